@@ -1,0 +1,46 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "realm-metrics",
+    products: [
+        .executable(name: "realm-metrics", targets: ["realm-metrics"]),
+        .library(name: "RealmMetricsCore", targets: ["RealmMetricsCore"]),
+        .library(name: "RealmMetricsIO", targets: ["RealmMetricsIO"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // PCRE2 (8-bit code units). Only RealmMetricsCore imports it, in Regex/PCRE2Regex.swift.
+        .systemLibrary(
+            name: "CPCRE2",
+            path: "Sources/CPCRE2",
+            pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"])]
+        ),
+        // Pure core: pattern files, compiled matcher, metric state and reconciliation, encodings. No I/O.
+        .target(
+            name: "RealmMetricsCore",
+            dependencies: ["CPCRE2", .product(name: "Yams", package: "Yams")]
+        ),
+        // I/O: reading files and stdin, writing outputs, locating pattern files.
+        .target(
+            name: "RealmMetricsIO",
+            dependencies: ["RealmMetricsCore"]
+        ),
+        // Thin executable: options → configuration → library calls.
+        .executableTarget(
+            name: "realm-metrics",
+            dependencies: [
+                "RealmMetricsCore",
+                "RealmMetricsIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "RealmMetricsCoreTests", dependencies: ["RealmMetricsCore"]),
+        .testTarget(name: "RealmMetricsIOTests", dependencies: ["RealmMetricsIO", "RealmMetricsCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,169 @@
+/// Counter or gauge. statsd keeps the two apart, so one name may be both.
+public enum MetricKind: String, Sendable, Codable {
+    case counter, gauge
+}
+
+/// One metric value ready for an encoder: the name without prefix.
+public struct MetricSample: Sendable, Equatable {
+    public let name: String
+    public let kind: MetricKind
+    public let value: Int64
+    public init(name: String, kind: MetricKind, value: Int64) {
+        self.name = name
+        self.kind = kind
+        self.value = value
+    }
+}
+
+/// The gauge state of one worker (one process): the open keys of each keyed gauge and each running
+/// total, for its current life.
+public struct WorkerState: Sendable, Equatable {
+    public var openSets: [Int: Set<String>] = [:]
+    public var totals: [Int: Int64] = [:]
+    /// How many lives this worker has started (start banners and restarts seen).
+    public var lives = 0
+    /// The level the worker announced, if it did.
+    public var logLevel: LogLevel? = nil
+
+    mutating func reset() {
+        openSets.removeAll(keepingCapacity: true)
+        totals.removeAll(keepingCapacity: true)
+    }
+}
+
+/// All metric state: counter totals (and what was already flushed, for deltas), gauges reconciled from
+/// each worker's open sets and running totals, and the distinct values admitted into name templates.
+///
+/// Host gauges are the sum over workers. A gauge never goes below zero: closes of keys that are not open
+/// are ignored (and counted as orphans by the pipeline). Owned by one thread.
+public final class MetricStore {
+    public private(set) var counterNames: [String] = []
+    private var counterIndex: [String: Int] = [:]
+    public private(set) var counterTotals: [Int64] = []
+    private var counterFlushed: [Int64] = []
+
+    public private(set) var gaugeNames: [String] = []
+    private var gaugeIndex: [String: Int] = [:]
+
+    public private(set) var workers: [WorkerState] = []
+    public private(set) var workerKeys: [String] = []
+    private var workerIndex: [String: Int] = [:]
+
+    /// Template source → admitted sanitised values.
+    private var templateValues: [String: Set<String>] = [:]
+
+    public init() {}
+
+    /// The id of counter `name`, registering it on first use.
+    public func counterID(_ name: String) -> Int {
+        if let id = counterIndex[name] { return id }
+        counterNames.append(name)
+        counterTotals.append(0)
+        counterFlushed.append(0)
+        counterIndex[name] = counterNames.count - 1
+        return counterNames.count - 1
+    }
+
+    /// The id of gauge `name`, registering it on first use.
+    public func gaugeID(_ name: String) -> Int {
+        if let id = gaugeIndex[name] { return id }
+        gaugeNames.append(name)
+        gaugeIndex[name] = gaugeNames.count - 1
+        return gaugeNames.count - 1
+    }
+
+    /// The slot of worker `key` (for example a file path or `unit/pid`), registering it on first use.
+    public func workerID(_ key: String) -> Int {
+        if let id = workerIndex[key] { return id }
+        workers.append(WorkerState())
+        workerKeys.append(key)
+        workerIndex[key] = workers.count - 1
+        return workers.count - 1
+    }
+
+    /// Admits `value` into `template` while it has fewer than `cap` distinct values; later values become
+    /// `other`.
+    public func admit(_ value: String, template: String, cap: Int) -> String {
+        if templateValues[template]?.contains(value) == true { return value }
+        if templateValues[template, default: []].count >= cap { return "other" }
+        templateValues[template, default: []].insert(value)
+        return value
+    }
+
+    @inline(__always)
+    public func addCounter(_ id: Int, _ amount: Int64) {
+        counterTotals[id] &+= amount
+    }
+
+    /// Opens `key`; returns false when it was already open (an idempotent duplicate).
+    @discardableResult
+    public func open(gauge: Int, worker: Int, key: String) -> Bool {
+        workers[worker].openSets[gauge, default: []].insert(key).inserted
+    }
+
+    /// Closes `key`; returns false when it was not open (an orphan close, which changes nothing).
+    @discardableResult
+    public func close(gauge: Int, worker: Int, key: String) -> Bool {
+        workers[worker].openSets[gauge]?.remove(key) != nil
+    }
+
+    /// Closes every open key that starts with `prefix`; returns how many.
+    @discardableResult
+    public func close(gauge: Int, worker: Int, keysWithPrefix prefix: String) -> Int {
+        guard let keys = workers[worker].openSets[gauge], !keys.isEmpty else { return 0 }
+        let doomed = keys.filter { $0.hasPrefix(prefix) }
+        workers[worker].openSets[gauge]?.subtract(doomed)
+        return doomed.count
+    }
+
+    public func addTotal(gauge: Int, worker: Int, _ amount: Int64) {
+        workers[worker].totals[gauge, default: 0] &+= amount
+    }
+
+    /// A new life (or the end of one): every gauge of the worker restarts from zero.
+    public func resetWorker(_ worker: Int, newLife: Bool) {
+        workers[worker].reset()
+        if newLife { workers[worker].lives += 1 }
+    }
+
+    public func setLogLevel(_ level: LogLevel, worker: Int) {
+        workers[worker].logLevel = level
+    }
+
+    /// The host value of a gauge: the sum over workers of open keys plus running totals; never negative.
+    public func gaugeValue(_ id: Int) -> Int64 {
+        var sum: Int64 = 0
+        for w in workers {
+            sum &+= Int64(w.openSets[id]?.count ?? 0)
+            sum &+= w.totals[id] ?? 0
+        }
+        return max(0, sum)
+    }
+
+    /// Current gauge value for a worker (for explain).
+    public func gaugeValue(_ id: Int, worker: Int) -> Int64 {
+        Int64(workers[worker].openSets[id]?.count ?? 0) + (workers[worker].totals[id] ?? 0)
+    }
+
+    /// Counters with a non-zero delta since the last flush, then every gauge with its absolute value;
+    /// each group sorted by name. Marks the counters flushed.
+    public func flush() -> [MetricSample] {
+        var out: [MetricSample] = []
+        for id in counterNames.indices.sorted(by: { counterNames[$0] < counterNames[$1] }) {
+            let delta = counterTotals[id] &- counterFlushed[id]
+            if delta != 0 { out.append(MetricSample(name: counterNames[id], kind: .counter, value: delta)) }
+            counterFlushed[id] = counterTotals[id]
+        }
+        for id in gaugeNames.indices.sorted(by: { gaugeNames[$0] < gaugeNames[$1] }) {
+            out.append(MetricSample(name: gaugeNames[id], kind: .gauge, value: gaugeValue(id)))
+        }
+        return out
+    }
+
+    /// Every counter's total since start and every gauge's value, sorted by kind then name.
+    public func totals() -> [MetricSample] {
+        let counters = counterNames.indices.map { MetricSample(name: counterNames[$0], kind: .counter, value: counterTotals[$0]) }
+        let gauges = gaugeNames.indices.map { MetricSample(name: gaugeNames[$0], kind: .gauge, value: gaugeValue($0)) }
+        return counters.sorted { $0.name < $1.name } + gauges.sorted { $0.name < $1.name }
+    }
+}

@@ -1,0 +1,379 @@
+/// What happened to lines, counted. Nothing is dropped without landing in one of these.
+public struct PipelineStats: Sendable, Equatable {
+    public var linesRead: Int64 = 0
+    /// Lines a rule matched.
+    public var matched: Int64 = 0
+    /// Lines dropped by an ignore rule.
+    public var ignored: Int64 = 0
+    /// Lines no rule matched (noise).
+    public var unmatched: Int64 = 0
+    /// Lines whose outer layout did not fit the envelope.
+    public var envelopeMismatch: Int64 = 0
+    /// Lines given up on because a regex hit its backtracking limit.
+    public var matchLimitHits: Int64 = 0
+    /// Lines given up on because of another PCRE2 error.
+    public var matchErrors: Int64 = 0
+    /// Closes of keys that were not open (ignored).
+    public var orphanCloses: Int64 = 0
+    /// Opens of keys already open (idempotent).
+    public var duplicateOpens: Int64 = 0
+    /// Captured amounts that were not a whole number (that action skipped).
+    public var badNumbers: Int64 = 0
+    /// Template values folded into `other` by a cardinality cap.
+    public var cardinalityOverflows: Int64 = 0
+    /// Worker lives started by a banner or a new process.
+    public var workerStarts: Int64 = 0
+
+    public init() {}
+
+    /// Counts one line's outcome.
+    @inline(__always)
+    public mutating func count(_ outcome: LineOutcome) {
+        switch outcome {
+        case .matched: matched += 1
+        case .ignored: ignored += 1
+        case .unmatched: unmatched += 1
+        case .envelopeMismatch: envelopeMismatch += 1
+        case .matchLimit: matchLimitHits += 1
+        case .matchError: matchErrors += 1
+        }
+    }
+
+    /// These line counts plus the effect counts (orphans, duplicates, bad numbers, overflows, worker
+    /// starts) that `others` gathered.
+    public func merging(effectsOf others: [PipelineStats]) -> PipelineStats {
+        var out = self
+        for o in others {
+            out.orphanCloses += o.orphanCloses
+            out.duplicateOpens += o.duplicateOpens
+            out.badNumbers += o.badNumbers
+            out.cardinalityOverflows += o.cardinalityOverflows
+            out.workerStarts += o.workerStarts
+        }
+        return out
+    }
+
+    /// Name → value, for reports and the sidecar's own metrics.
+    public var fields: [(String, Int64)] {
+        [("lines_read", linesRead), ("lines_matched", matched), ("lines_ignored", ignored), ("lines_unmatched", unmatched),
+         ("envelope_mismatches", envelopeMismatch), ("match_limit_hits", matchLimitHits), ("match_errors", matchErrors),
+         ("orphan_closes", orphanCloses), ("duplicate_opens", duplicateOpens), ("bad_numbers", badNumbers),
+         ("cardinality_overflows", cardinalityOverflows), ("worker_starts", workerStarts)]
+    }
+}
+
+/// One effect of a matched line on the metric state, as `explain` and pattern examples show it.
+public enum Effect: Sendable, Equatable, CustomStringConvertible {
+    case count(String, Int64)
+    case open(String, key: String, wasOpen: Bool)
+    case close(String, key: String, wasOpen: Bool)
+    case closePrefix(String, prefix: String, closed: Int)
+    case add(String, Int64)
+    case workerStart
+    case workerEnd
+    case logLevel(String)
+    case skipped(String)
+
+    /// Stable text used by `expect:` in pattern examples.
+    public var description: String {
+        switch self {
+        case let .count(name, n): "count \(name) +\(n)"
+        case let .open(name, key, _): "open \(name) \(key)"
+        case let .close(name, key, _): "close \(name) \(key)"
+        case let .closePrefix(name, prefix, _): "close_prefix \(name) \(prefix)"
+        case let .add(name, n): "add \(name) +\(n)"
+        case .workerStart: "worker start"
+        case .workerEnd: "worker end"
+        case let .logLevel(level): "log_level \(level)"
+        case let .skipped(why): "skipped: \(why)"
+        }
+    }
+}
+
+/// The parts of a line that the envelope found, as byte ranges into the line.
+public struct EnvelopeParts: Sendable, Equatable {
+    public var message: Range<Int>
+    public var time: Range<Int>? = nil
+    public var level: Range<Int>? = nil
+    public var component: Range<Int>? = nil
+    /// The level of the line: the captured word mapped through the envelope's levels, or its default.
+    public var lineLevel: LogLevel? = nil
+}
+
+/// How one line ended.
+public enum LineOutcome: Sendable, Equatable {
+    case matched(rule: Int)
+    case ignored(rule: Int)
+    case unmatched
+    case envelopeMismatch
+    case matchLimit
+    case matchError(Int32)
+}
+
+/// Turns lines into metric state: envelope → ignore rules → prefiltered rules (first match wins) →
+/// actions on the ``MetricStore``. One instance per thread; the hot path allocates nothing for lines
+/// that match no rule.
+public final class LinePipeline {
+    public let patterns: PatternSet
+    public let store: MetricStore
+    public internal(set) var stats = PipelineStats()
+    let scratch: RegexScratch
+    let mask: UnsafeMutablePointer<UInt64>
+    /// Per rule, per action: the store id of a fixed metric name, or -1.
+    let boundIDs: [[Int]]
+    /// The parts of the last line the envelope split (valid after ``process(_:_:worker:)``).
+    public private(set) var lastParts = EnvelopeParts(message: 0..<0)
+
+    public init(patterns: PatternSet, store: MetricStore = MetricStore(), matchLimit: UInt32 = RegexScratch.defaultMatchLimit) {
+        self.patterns = patterns
+        self.store = store
+        scratch = RegexScratch(maxCaptures: patterns.maxCaptures, matchLimit: matchLimit)
+        mask = .allocate(capacity: patterns.prefilter.wordCount)
+        boundIDs = patterns.rules.map { rule in
+            rule.actions.map { action in
+                switch action {
+                case let .count(name, _) where name.isFixed: store.counterID(name.source)
+                case let .open(name, _) where name.isFixed, let .close(name, _) where name.isFixed,
+                     let .closePrefix(name, _) where name.isFixed, let .add(name, _) where name.isFixed:
+                    store.gaugeID(name.source)
+                default: -1
+                }
+            }
+        }
+    }
+
+    deinit { mask.deallocate() }
+
+    /// Processes one line (without its newline) for `worker` (a ``MetricStore/workerID(_:)``) and counts
+    /// its outcome. With `effects` non-nil, every effect is also recorded there.
+    @discardableResult
+    public func process(_ start: UnsafePointer<UInt8>, _ length: Int, worker: Int, effects: UnsafeMutablePointer<[Effect]>? = nil) -> LineOutcome {
+        stats.linesRead += 1
+        return count(run(start, length, worker: worker, effects: effects))
+    }
+
+    /// Processes one line without counting its outcome (for ``PipelineChain``, which counts once per line).
+    @inline(__always)
+    func run(_ start: UnsafePointer<UInt8>, _ length: Int, worker: Int, effects: UnsafeMutablePointer<[Effect]>?) -> LineOutcome {
+        guard let parts = splitEnvelope(start, length) else { return lastOutcome }
+        lastParts = parts
+        let message = start + parts.message.lowerBound
+        let messageLength = parts.message.count
+
+        for (index, ignore) in patterns.ignores.enumerated() {
+            var hit = true
+            if let component = ignore.component {
+                guard let range = parts.component else { continue }
+                switch scratch.match(component, start + range.lowerBound, range.count) {
+                case .match: break
+                case .noMatch: hit = false
+                case .limitExceeded: return .matchLimit
+                case let .error(code): return .matchError(code)
+                }
+            }
+            if hit, let regex = ignore.message {
+                switch scratch.match(regex, message, messageLength) {
+                case .match: break
+                case .noMatch: hit = false
+                case .limitExceeded: return .matchLimit
+                case let .error(code): return .matchError(code)
+                }
+            }
+            if hit { return .ignored(rule: index) }
+        }
+
+        let outcome = matchRules(message, messageLength)
+        if case let .matched(rule) = outcome {
+            apply(rule: rule, message: message, worker: worker, effects: effects)
+        }
+        return outcome
+    }
+
+    private var lastOutcome: LineOutcome = .unmatched
+
+    @inline(__always)
+    func count(_ outcome: LineOutcome) -> LineOutcome {
+        stats.count(outcome)
+        return outcome
+    }
+
+    /// Applies the envelope chain; nil when a layer does not fit (the outcome is left in `lastOutcome`).
+    @inline(__always)
+    func splitEnvelope(_ start: UnsafePointer<UInt8>, _ length: Int, from first: Int = 0) -> EnvelopeParts? {
+        var parts = EnvelopeParts(message: 0..<length)
+        for envelope in patterns.envelopes[first...] {
+            let base = parts.message.lowerBound
+            switch scratch.match(envelope.regex, start + base, parts.message.count) {
+            case .match: break
+            case .noMatch: lastOutcome = .envelopeMismatch; return nil
+            case .limitExceeded: lastOutcome = .matchLimit; return nil
+            case let .error(code): lastOutcome = .matchError(code); return nil
+            }
+            func shifted(_ group: Int?) -> Range<Int>? {
+                guard let group, let r = scratch.range(group) else { return nil }
+                return (r.lowerBound + base)..<(r.upperBound + base)
+            }
+            guard let message = shifted(envelope.messageGroup) else { lastOutcome = .envelopeMismatch; return nil }
+            if let t = shifted(envelope.timeGroup) { parts.time = t }
+            if let c = shifted(envelope.componentGroup) { parts.component = c }
+            if let l = shifted(envelope.levelGroup), !l.isEmpty {
+                parts.level = l
+                parts.lineLevel = envelope.level(of: UnsafeBufferPointer(start: start + l.lowerBound, count: l.count))
+            } else if parts.lineLevel == nil, let d = envelope.defaultLevel {
+                parts.lineLevel = d
+            }
+            parts.message = message
+        }
+        return parts
+    }
+
+    /// First rule, in order, that the prefilter admits and whose regex matches the message.
+    @inline(__always)
+    func matchRules(_ message: UnsafePointer<UInt8>, _ length: Int) -> LineOutcome {
+        let prefilter = patterns.prefilter
+        prefilter.candidates(message, length, into: mask)
+        let rules = patterns.rules
+        for w in 0..<prefilter.wordCount {
+            var bits = mask[w]
+            while bits != 0 {
+                let r = w << 6 | bits.trailingZeroBitCount
+                bits &= bits - 1
+                switch scratch.match(rules[r].regex, message, length) {
+                case .match: return .matched(rule: r)
+                case .noMatch: continue
+                case .limitExceeded: return .matchLimit
+                case let .error(code): return .matchError(code)
+                }
+            }
+        }
+        return .unmatched
+    }
+
+    /// Runs only the rules (no envelope, no ignores) on a message; used by `check` for rule examples.
+    public func matchMessage(_ message: String, worker: Int, effects: inout [Effect]) -> LineOutcome {
+        var bytes = Array(message.utf8)
+        let count = bytes.count
+        bytes.append(0)
+        return bytes.withUnsafeBufferPointer { buffer in
+            let outcome = matchRules(buffer.baseAddress!, count)
+            if case let .matched(rule) = outcome {
+                withUnsafeMutablePointer(to: &effects) { apply(rule: rule, message: buffer.baseAddress!, worker: worker, effects: $0) }
+            }
+            return outcome
+        }
+    }
+
+    /// The captures of the last successful match, as (name, value) in group order.
+    public func captures(of rule: CompiledRule, message: UnsafePointer<UInt8>) -> [(String, String)] {
+        rule.regex.groupNumbers.sorted { $0.value < $1.value }.compactMap { name, group in
+            scratch.range(group).map { (name, String(decoding: UnsafeBufferPointer(start: message + $0.lowerBound, count: $0.count), as: UTF8.self)) }
+        }
+    }
+
+    @inline(__always)
+    func bytes(_ group: Int, _ message: UnsafePointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        guard let r = scratch.range(group) else { return UnsafeBufferPointer(start: message, count: 0) }
+        return UnsafeBufferPointer(start: message + r.lowerBound, count: r.count)
+    }
+
+    func expand(_ parts: [TemplatePart], _ message: UnsafePointer<UInt8>) -> String {
+        var out = ""
+        for part in parts {
+            switch part {
+            case let .literal(s): out += s
+            case let .capture(group, _): out += String(decoding: bytes(group, message), as: UTF8.self)
+            }
+        }
+        return out
+    }
+
+    func resolve(_ template: NameTemplate, _ message: UnsafePointer<UInt8>) -> String {
+        var out = ""
+        for part in template.parts {
+            switch part {
+            case let .literal(s): out += s
+            case let .capture(group, _):
+                let value = MetricName.sanitizedTemplateValue(bytes(group, message))
+                let admitted = store.admit(value, template: template.source, cap: template.cardinality)
+                if admitted != value { stats.cardinalityOverflows += 1 }
+                out += admitted
+            }
+        }
+        return out
+    }
+
+    /// A captured whole number (digits only, at most 18 of them), or nil.
+    func amount(_ amount: Amount, _ message: UnsafePointer<UInt8>) -> Int64? {
+        switch amount {
+        case .one: return 1
+        case let .capture(group, _):
+            let b = bytes(group, message)
+            guard !b.isEmpty, b.count <= 18 else { return nil }
+            var v: Int64 = 0
+            for d in b {
+                guard d >= 0x30 && d <= 0x39 else { return nil }
+                v = v * 10 + Int64(d - 0x30)
+            }
+            return v
+        }
+    }
+
+    func apply(rule index: Int, message: UnsafePointer<UInt8>, worker: Int, effects: UnsafeMutablePointer<[Effect]>?) {
+        let rule = patterns.rules[index]
+        let ids = boundIDs[index]
+        for (a, action) in rule.actions.enumerated() {
+            switch action {
+            case let .count(name, by):
+                guard let n = amount(by, message) else {
+                    stats.badNumbers += 1
+                    effects?.pointee.append(.skipped("capture is not a whole number"))
+                    continue
+                }
+                let resolved = ids[a] >= 0 ? name.source : resolve(name, message)
+                store.addCounter(ids[a] >= 0 ? ids[a] : store.counterID(resolved), n)
+                effects?.pointee.append(.count(resolved, n))
+            case let .add(name, by):
+                guard let n = amount(by, message) else {
+                    stats.badNumbers += 1
+                    effects?.pointee.append(.skipped("capture is not a whole number"))
+                    continue
+                }
+                let resolved = ids[a] >= 0 ? name.source : resolve(name, message)
+                store.addTotal(gauge: ids[a] >= 0 ? ids[a] : store.gaugeID(resolved), worker: worker, n)
+                effects?.pointee.append(.add(resolved, n))
+            case let .open(name, key):
+                let resolved = ids[a] >= 0 ? name.source : resolve(name, message)
+                let k = expand(key.parts, message)
+                let inserted = store.open(gauge: ids[a] >= 0 ? ids[a] : store.gaugeID(resolved), worker: worker, key: k)
+                if !inserted { stats.duplicateOpens += 1 }
+                effects?.pointee.append(.open(resolved, key: k, wasOpen: !inserted))
+            case let .close(name, key):
+                let resolved = ids[a] >= 0 ? name.source : resolve(name, message)
+                let k = expand(key.parts, message)
+                let removed = store.close(gauge: ids[a] >= 0 ? ids[a] : store.gaugeID(resolved), worker: worker, key: k)
+                if !removed { stats.orphanCloses += 1 }
+                effects?.pointee.append(.close(resolved, key: k, wasOpen: removed))
+            case let .closePrefix(name, key):
+                let resolved = ids[a] >= 0 ? name.source : resolve(name, message)
+                let k = expand(key.parts, message)
+                let n = store.close(gauge: ids[a] >= 0 ? ids[a] : store.gaugeID(resolved), worker: worker, keysWithPrefix: k)
+                effects?.pointee.append(.closePrefix(resolved, prefix: k, closed: n))
+            case .workerStart:
+                store.resetWorker(worker, newLife: true)
+                stats.workerStarts += 1
+                effects?.pointee.append(.workerStart)
+            case .workerEnd:
+                store.resetWorker(worker, newLife: false)
+                effects?.pointee.append(.workerEnd)
+            case let .logLevel(group, _):
+                let b = bytes(group, message)
+                if let level = LogLevel(bytes: b) {
+                    store.setLogLevel(level, worker: worker)
+                    effects?.pointee.append(.logLevel(level.description))
+                } else {
+                    effects?.pointee.append(.skipped("unknown log level '\(String(decoding: b, as: UTF8.self))'"))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+/// Several pattern sets over one metric store: a line goes to each set in turn until one matches or
+/// ignores it (for hosts whose workers write more than one layout). Each line is counted once.
+public final class PipelineChain {
+    public let pipelines: [LinePipeline]
+    public let store: MetricStore
+    /// Line outcomes, and worker lives started from outside the log.
+    private var lineStats = PipelineStats()
+
+    public init(patternSets: [PatternSet], store: MetricStore = MetricStore(), matchLimit: UInt32 = RegexScratch.defaultMatchLimit) {
+        precondition(!patternSets.isEmpty, "a pipeline needs at least one pattern set")
+        self.store = store
+        pipelines = patternSets.map { LinePipeline(patterns: $0, store: store, matchLimit: matchLimit) }
+    }
+
+    /// Processes one line for `worker`: the first set that matches or ignores it decides; a line that
+    /// fits some envelope but no rule is unmatched; one that fits no envelope is an envelope mismatch.
+    @discardableResult
+    public func process(_ start: UnsafePointer<UInt8>, _ length: Int, worker: Int) -> LineOutcome {
+        var result = LineOutcome.envelopeMismatch
+        for pipeline in pipelines {
+            let outcome = pipeline.run(start, length, worker: worker, effects: nil)
+            if outcome == .envelopeMismatch { continue }
+            result = outcome
+            if outcome != .unmatched { break }
+        }
+        lineStats.linesRead += 1
+        lineStats.count(result)
+        return result
+    }
+
+    /// Line counts plus the effect counts of every pipeline.
+    public var stats: PipelineStats { lineStats.merging(effectsOf: pipelines.map(\.stats)) }
+
+    /// Starts a new life for `worker` from outside the log (a new process id in the journal).
+    public func startWorkerLife(_ worker: Int) {
+        store.resetWorker(worker, newLife: true)
+        lineStats.workerStarts += 1
+    }
+}

@@ -1,0 +1,127 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import RealmMetricsCore
+
+/// A clear, coded error for the command line.
+public struct RealmMetricsError: Error, CustomStringConvertible, Sendable {
+    public enum Code: String, Sendable {
+        case patternFile = "pattern-file"
+        case input = "input"
+        case usage = "usage"
+        case check = "check"
+    }
+    public let code: Code
+    public let message: String
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+    public var description: String { message }
+}
+
+/// What `replay` should do.
+public struct ReplayConfiguration: Sendable {
+    /// Pattern files (built-in names or paths); a line goes to each in turn until one matches it.
+    public var patterns: [String] = ["realm-sync-worker"]
+    public var prefix: String
+    /// Files to read, in order; `-` is standard input.
+    public var files: [String]
+    public var printStatsd = true
+    public var printSummary = false
+    /// Treat each file as a separate worker instead of successive pieces of one worker's log.
+    public var workerPerFile = false
+    public var maxLineBytes = 65536
+    /// Print the line counts to standard error at the end.
+    public var report = true
+
+    public init(prefix: String, files: [String]) {
+        self.prefix = prefix
+        self.files = files
+    }
+}
+
+/// The counts of a finished replay.
+public struct ReplayReport: Sendable {
+    public var stats: PipelineStats
+    public var truncatedLines: Int64
+    public var bytesRead: Int64
+    public var seconds: Double
+    public var linesPerSecond: Double { seconds > 0 ? Double(stats.linesRead) / seconds : 0 }
+}
+
+/// Reads files once, start to end, through one pipeline, and writes the resulting metrics.
+public struct ReplayJob {
+    public let configuration: ReplayConfiguration
+    public let patternSets: [PatternSet]
+
+    public init(configuration: ReplayConfiguration, provider: PatternFileProvider = FilePatternProvider()) throws(RealmMetricsError) {
+        guard MetricName.isValidPath(configuration.prefix) else {
+            throw RealmMetricsError(.usage, "prefix '\(configuration.prefix)' must be dot-separated parts of letters, digits, _ and -")
+        }
+        self.configuration = configuration
+        patternSets = try loadPatternSets(configuration.patterns, provider: provider)
+    }
+
+    /// Runs the replay; statsd lines and the summary go to `output`.
+    public func run(output: FDWriter) throws(RealmMetricsError) -> ReplayReport {
+        let pipeline = PipelineChain(patternSets: patternSets)
+        let reader = LineReader(maxLineBytes: configuration.maxLineBytes)
+        let started = monotonicSeconds()
+        var sharedWorker = -1
+        for file in configuration.files {
+            let fd: Int32 = file == "-" ? STDIN_FILENO : open(file, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                throw RealmMetricsError(.input, "\(file): cannot open: \(errnoText(errno))")
+            }
+            defer { if fd != STDIN_FILENO { close(fd) } }
+            let worker: Int
+            if configuration.workerPerFile {
+                worker = pipeline.store.workerID(file)
+            } else {
+                if sharedWorker < 0 { sharedWorker = pipeline.store.workerID("replay") }
+                worker = sharedWorker
+            }
+            if let error = reader.read(fd: fd, flushPartialAtEOF: true, { start, length in
+                pipeline.process(start, length, worker: worker)
+            }) {
+                throw RealmMetricsError(.input, "\(file): read failed: \(errnoText(error)) (metrics up to this point were not written)")
+            }
+        }
+        let seconds = monotonicSeconds() - started
+        if configuration.printStatsd {
+            let encoder = StatsdEncoder(prefix: configuration.prefix)
+            for sample in pipeline.store.flush() { output.write(encoder.line(sample) + "\n") }
+        }
+        if configuration.printSummary {
+            output.write(SummaryEncoder.json(pipeline.store.totals(), prefix: configuration.prefix))
+        }
+        output.flush()
+        return ReplayReport(stats: pipeline.stats, truncatedLines: reader.truncatedLines, bytesRead: reader.bytesRead, seconds: seconds)
+    }
+}
+
+/// Loads every pattern set named, turning a broken file into a `pattern-file` error.
+public func loadPatternSets(_ references: [String], provider: PatternFileProvider = FilePatternProvider()) throws(RealmMetricsError) -> [PatternSet] {
+    guard !references.isEmpty else { throw RealmMetricsError(.usage, "no pattern file given") }
+    var sets: [PatternSet] = []
+    for reference in references {
+        do {
+            sets.append(try PatternLoader(provider: provider).load(reference))
+        } catch {
+            throw RealmMetricsError(.patternFile, error.description)
+        }
+    }
+    return sets
+}
+
+func errnoText(_ code: Int32) -> String {
+    guard let p = strerror(code) else { return "error \(code)" }
+    return String(decoding: UnsafeBufferPointer(start: UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), count: strlen(p)), as: UTF8.self)
+}
+
+func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}

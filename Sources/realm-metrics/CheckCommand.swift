@@ -1,0 +1,58 @@
+import ArgumentParser
+import RealmMetricsCore
+import RealmMetricsIO
+
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Compile pattern files and run every example they contain.",
+        discussion: """
+            For each file: loads it with its includes (a broken file is reported as file:line:column: \
+            reason), then runs the examples of its envelope, ignore rules and rules, and prints one line \
+            per rule: ok or FAIL with the reasons. Exits 1 if anything failed. Built-in names are accepted \
+            as well as paths.
+            """
+    )
+
+    @Argument(help: ArgumentHelp("Pattern files (paths or built-in names).", valueName: "pattern-file"))
+    var files: [String]
+
+    @Flag(name: .shortAndLong, help: "Print only failures and the final count.")
+    var quiet = false
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("name at least one pattern file") }
+    }
+
+    func run() throws {
+        let out = FDWriter.standardOutput()
+        let provider = FilePatternProvider()
+        var failures = 0
+        var checked = 0
+        for reference in files {
+            let set: PatternSet
+            do {
+                set = try PatternLoader(provider: provider).load(reference)
+            } catch {
+                out.write("\(error.description)\n")
+                failures += 1
+                continue
+            }
+            let path = provider.resolve(reference, from: nil) ?? reference
+            out.write("\(reference): format \(set.format), \(set.rules.count) rules with includes\n")
+            for result in PatternChecker.check(set, file: path) {
+                checked += 1
+                if result.passed {
+                    if !quiet { out.write("  ok    \(result.kind.rawValue) \(result.name) (\(result.examples) examples)\n") }
+                } else {
+                    failures += 1
+                    out.write("  FAIL  \(result.kind.rawValue) \(result.name)\n")
+                    for problem in result.problems { out.write("        \(problem)\n") }
+                }
+            }
+        }
+        out.write("\(checked) checked, \(failures) failed\n")
+        out.flush()
+        if failures > 0 { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import RealmMetricsCore
+import RealmMetricsIO
+
+@main
+struct RealmMetricsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "realm-metrics",
+        abstract: "Turns the logs of Realm Object Server / Realm sync workers into statsd metrics.",
+        discussion: """
+            Pattern files describe each log layout (built-in: realm-sync-worker, ros1, ros2; see the \
+            README's pattern-file reference). Metric names get the prefix realm.<hostname> unless \
+            --prefix says otherwise.
+
+            Examples:
+              realm-metrics replay --summary /var/log/realm/sync-worker.log
+              realm-metrics check patterns/*.yaml
+              realm-metrics explain 'Sync Connection[3]: Session[1]: Session initiated'
+            """,
+        version: realmMetricsVersion,
+        subcommands: [ReplayCommand.self, CheckCommand.self, ExplainCommand.self]
+    )
+}
+
+/// Options every command that reads logs shares.
+struct PatternOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "Pattern file: a built-in name (realm-sync-worker, ros1, ros2) or a path. Repeat to try several in order.",
+        valueName: "name|path"))
+    var patterns: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Metric name prefix (default: realm.<hostname>, dots in the host name become _).", valueName: "prefix"))
+    var prefix: String?
+
+    var patternReferences: [String] { patterns.isEmpty ? ["realm-sync-worker"] : patterns }
+    var resolvedPrefix: String { prefix ?? MetricName.defaultPrefix(hostname: currentHostname()) }
+}
+
+/// Prints a coded error and exits non-zero.
+func fail(_ error: RealmMetricsError) -> ExitCode {
+    let stderr = FDWriter.standardError()
+    stderr.write("realm-metrics: error [\(error.code.rawValue)]: \(error.message)\n")
+    stderr.flush()
+    return ExitCode(error.code == .usage ? 2 : 1)
+}
