@@ -1,0 +1,51 @@
+# realm-metrics: `make run` and `make test` work on a fresh Debian machine with Swift installed.
+SWIFT ?= swift
+RELEASE_BIN := .build/release/realm-metrics
+DEBUG_BIN := .build/debug/realm-metrics
+FORMATS := realm-sync-worker ros1 ros2
+
+.PHONY: all deps build build-debug run test test-swift test-cli check-patterns golden-check golden-record clean
+
+all: build
+
+## deps: install the missing system packages (libpcre2-dev, libsystemd-dev, pkg-config)
+deps:
+	@scripts/install-deps.sh
+
+## build: release binary at .build/release/realm-metrics
+build: deps
+	$(SWIFT) build -c release --product realm-metrics
+
+build-debug: deps
+	$(SWIFT) build
+
+## run: the main job on its defaults (replay of the bundled realm-sync-worker sample to stdout)
+run: build
+	$(RELEASE_BIN) replay patterns/realm-sync-worker.sample.log
+
+## test: unit, golden and command-line tests
+test: deps test-swift test-cli
+
+test-swift: build-debug
+	$(SWIFT) test
+
+test-cli: build-debug
+	@REALM_METRICS_BIN=$(DEBUG_BIN) bash Tests/CLI/cli-tests.sh
+
+check-patterns: build-debug
+	$(DEBUG_BIN) check patterns/*.yaml patterns/examples/*.yaml
+
+## golden-check: the binary's replay of each sample equals the expected files
+golden-check: build-debug
+	@for f in $(FORMATS); do \
+	  $(DEBUG_BIN) replay -q --patterns $$f --prefix realm.test --summary patterns/$$f.sample.log | diff -u patterns/$$f.expected.json - && \
+	  $(DEBUG_BIN) replay -q --patterns $$f --prefix realm.test patterns/$$f.sample.log | diff -u patterns/$$f.expected.statsd - || exit 1; \
+	done; echo "golden files match"
+
+## golden-record: rewrite the expected files from the current code (review the diff before committing)
+golden-record: build-debug
+	REALM_METRICS_RECORD_GOLDEN=1 $(SWIFT) test --filter GoldenSamplesTests
+	git diff --stat -- patterns/
+
+clean:
+	rm -rf .build

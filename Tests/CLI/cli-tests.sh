@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Command-line tests: run the built binary the way an operator would and check exit codes and output.
+set -u
+BIN=${REALM_METRICS_BIN:-.build/debug/realm-metrics}
+cd "$(dirname "$0")/../.."
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0; fail=0
+ok()   { pass=$((pass+1)); echo "ok    $1"; }
+bad()  { fail=$((fail+1)); echo "FAIL  $1"; [ -n "${2:-}" ] && printf '      %s\n' "$2"; }
+# expect NAME EXPECTED_EXIT GREP_PATTERN -- COMMAND...
+expect() {
+  local name=$1 code=$2 pattern=$3; shift 4
+  "$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
+  if [ "$rc" -ne "$code" ]; then bad "$name" "exit $rc, expected $code: $(head -c 400 "$tmp/err")"; return; fi
+  if [ -n "$pattern" ] && ! grep -qE -- "$pattern" "$tmp/out" "$tmp/err"; then bad "$name" "no match for /$pattern/ in: $(head -c 400 "$tmp/out") $(head -c 400 "$tmp/err")"; return; fi
+  ok "$name"
+}
+
+expect "--version prints the version" 0 '^[0-9]+\.[0-9]+\.[0-9]+' -- "$BIN" --version
+expect "--help lists the commands" 0 'replay.*' -- "$BIN" --help
+expect "replay --help explains --summary" 0 'summary' -- "$BIN" replay --help
+expect "check passes on every shipped pattern file" 0 ', 0 failed$' -- "$BIN" check patterns/realm-messages.yaml patterns/realm-sync-worker.yaml patterns/ros1.yaml patterns/ros2.yaml patterns/examples/syslog-realm-sync-worker.yaml
+expect "check accepts built-in names" 0 'format ros1' -- "$BIN" check ros1
+
+printf 'rules:\n  - name: a\n    match: x\n    actionz: []\n' > "$tmp/broken.yaml"
+expect "check refuses a broken file with file:line:column" 1 'broken.yaml:4:5: rule: unknown key .actionz.' -- "$BIN" check "$tmp/broken.yaml"
+expect "replay refuses to start with a broken pattern file" 1 'error \[pattern-file\]: .*broken.yaml:4:5:' -- "$BIN" replay --patterns "$tmp/broken.yaml" patterns/ros2.sample.log
+
+printf 'rules:\n  - name: a\n    match: "^x"\n    actions: [{count: c}]\n    examples: ["y"]\n' > "$tmp/failing.yaml"
+expect "check fails on an example that does not match" 1 'FAIL  rule a' -- "$BIN" check "$tmp/failing.yaml"
+
+for f in realm-sync-worker ros1 ros2; do
+  expect "replay --summary of $f equals the golden file" 0 '' -- bash -c "\"$BIN\" replay -q --patterns $f --prefix realm.test --summary patterns/$f.sample.log | diff -u patterns/$f.expected.json -"
+  expect "replay statsd output of $f equals the golden file" 0 '' -- bash -c "\"$BIN\" replay -q --patterns $f --prefix realm.test patterns/$f.sample.log | diff -u patterns/$f.expected.statsd -"
+done
+expect "replay reads standard input" 0 'realm.test.session.started:7\|c' -- bash -c "\"$BIN\" replay -q --prefix realm.test - < patterns/realm-sync-worker.sample.log"
+expect "replay reports line counts on stderr" 0 '62 lines .* 55 matched, 0 ignored, 7 unmatched' -- "$BIN" replay --prefix realm.test patterns/realm-sync-worker.sample.log
+expect "replay of a missing file is a clear error" 1 'error \[input\]: /nonexistent.log: cannot open: No such file' -- "$BIN" replay /nonexistent.log
+expect "replay refuses an unknown target" 64 'unknown target' -- "$BIN" replay --to carrier-pigeon patterns/ros2.sample.log
+expect "replay refuses a bad prefix" 2 'prefix' -- "$BIN" replay --prefix 'a|b' patterns/ros2.sample.log
+expect "default prefix is realm.<hostname>" 0 "^realm\\.$(hostname | tr -c 'A-Za-z0-9_\n-' '_')\\.session\\.started:7\\|c" -- "$BIN" replay -q patterns/realm-sync-worker.sample.log
+
+expect "explain shows rule, captures and effects" 0 'counter realm.test.connection.started \+1' -- "$BIN" explain --prefix realm.test 'HTTP Connection[4]: Connection from 127.0.0.1:40070'
+expect "explain: the second Token expired line counts nothing" 0 "rule: token-expired-repeat" -- "$BIN" explain --prefix realm.test "Sync Connection[2]: Session[1]: Token expired (message_type='bind', signed_user_token='x')."
+expect "explain: ros1 client lines are ignored" 0 "ignored by 'own-sync-client'" -- "$BIN" explain --patterns ros1 '2017-02-07T17:07:46.042Z - info: client: Connection[5]: Session[1]: Session terminated (session_ident=1).'
+expect "explain: envelope time is shown in UTC" 0 'time: 2018-01-13T20:09:36.227Z  \(= 2018-01-13T20:09:36.227Z\)' -- "$BIN" explain --patterns ros1 '2018-01-13T20:09:36.227Z - info: sync: HTTP Connection[4]: Connection from 127.0.0.1:40070'
+expect "explain: a header continuation line matches nothing" 0 'outcome: matched no rule' -- "$BIN" explain 'Authorization: Bearer abc.def.ghi'
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,104 @@
+import Testing
+@testable import RealmMetricsCore
+
+@Suite("Gauge reconciliation")
+struct ReconciliationTests {
+    func pipeline() throws -> LinePipeline {
+        LinePipeline(patterns: try patternSet(["main.yaml": sessionPatterns]))
+    }
+
+    @Test("a close without an open changes nothing and is counted as an orphan")
+    func orphanClose() throws {
+        let p = try pipeline()
+        feed(p, ["C1 close", "C1 S1 close"])
+        #expect(gauge(p.store, "connection.online") == 0)
+        #expect(gauge(p.store, "session.online") == 0)
+        #expect(p.stats.orphanCloses == 2)
+        // The event itself still counts.
+        #expect(counter(p.store, "connection.terminated") == 1)
+        feed(p, ["C2 open"])
+        #expect(gauge(p.store, "connection.online") == 1)
+    }
+
+    @Test("a duplicate open is idempotent")
+    func duplicateOpen() throws {
+        let p = try pipeline()
+        feed(p, ["C1 open", "C1 open", "C1 S1 open", "C1 S1 open"])
+        #expect(gauge(p.store, "connection.online") == 1)
+        #expect(gauge(p.store, "session.online") == 1)
+        #expect(counter(p.store, "connection.started") == 2)
+        #expect(p.stats.duplicateOpens == 2)
+        feed(p, ["C1 S1 close"])
+        #expect(gauge(p.store, "session.online") == 0)
+    }
+
+    @Test("session idents are reusable after the session ends")
+    func identReuse() throws {
+        let p = try pipeline()
+        feed(p, ["C1 open", "C1 S1 open", "C1 S1 close", "C1 S1 open"])
+        #expect(gauge(p.store, "session.online") == 1)
+        feed(p, ["C1 S1 close", "C1 S1 close"])
+        #expect(gauge(p.store, "session.online") == 0)
+        #expect(p.stats.orphanCloses == 1)
+    }
+
+    @Test("closing a connection closes its remaining sessions, not others")
+    func closePrefix() throws {
+        let p = try pipeline()
+        feed(p, ["C1 open", "C1 S1 open", "C1 S2 open", "C12 open", "C12 S1 open", "C1 close"])
+        #expect(gauge(p.store, "session.online") == 1)  // 12/1 survives: prefix is "1/"
+        #expect(gauge(p.store, "connection.online") == 1)
+    }
+
+    @Test("a new worker life starts every gauge of that worker from zero, counters keep counting")
+    func workerLife() throws {
+        let p = try pipeline()
+        feed(p, ["started", "C1 open", "C1 S1 open", "bytes 100", "started", "C1 open"])
+        #expect(gauge(p.store, "connection.online") == 1)
+        #expect(gauge(p.store, "session.online") == 0)
+        #expect(gauge(p.store, "bytes") == 0)
+        #expect(counter(p.store, "bytes") == 100)
+        #expect(counter(p.store, "connection.started") == 2)
+        #expect(p.store.workers[p.store.workerID("w")].lives == 2)
+        feed(p, ["stopped"])
+        #expect(gauge(p.store, "connection.online") == 0)
+    }
+
+    @Test("host gauges are the sum over workers; one worker's restart leaves the others alone")
+    func hostSum() throws {
+        let p = try pipeline()
+        feed(p, ["C1 open", "C2 open", "bytes 5"], worker: "a")
+        feed(p, ["C1 open", "bytes 7"], worker: "b")
+        #expect(gauge(p.store, "connection.online") == 3)
+        #expect(gauge(p.store, "bytes") == 12)
+        feed(p, ["started"], worker: "a")
+        #expect(gauge(p.store, "connection.online") == 1)
+        #expect(gauge(p.store, "bytes") == 7)
+    }
+
+    @Test("a captured amount that is not a whole number is skipped and counted")
+    func badNumbers() throws {
+        let p = try pipeline()
+        feed(p, ["bytes 12x", "bytes -5", "bytes 99999999999999999999", "bytes 3"])
+        #expect(counter(p.store, "bytes") == 3)
+        #expect(gauge(p.store, "bytes") == 3)
+        #expect(p.stats.badNumbers == 6)  // two actions per bad line
+    }
+
+    @Test("flush sends counter deltas and absolute gauges")
+    func flushDeltas() throws {
+        let p = try pipeline()
+        feed(p, ["C1 open", "C2 open"])
+        let first = p.store.flush()
+        #expect(first.contains(MetricSample(name: "connection.started", kind: .counter, value: 2)))
+        #expect(first.contains(MetricSample(name: "connection.online", kind: .gauge, value: 2)))
+        feed(p, ["C3 open", "C1 close"])
+        let second = p.store.flush()
+        #expect(second.contains(MetricSample(name: "connection.started", kind: .counter, value: 1)))
+        #expect(second.contains(MetricSample(name: "connection.terminated", kind: .counter, value: 1)))
+        #expect(second.contains(MetricSample(name: "connection.online", kind: .gauge, value: 2)))
+        let third = p.store.flush()
+        #expect(!third.contains { $0.kind == .counter })
+        #expect(third.contains(MetricSample(name: "connection.online", kind: .gauge, value: 2)))
+    }
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the system packages realm-metrics needs to build and test, only those that are missing.
+# libsystemd-dev is pinned to the installed libsystemd0 when that version is available, so the
+# install does not upgrade systemd itself.
+set -euo pipefail
+want=(pkg-config libpcre2-dev libsystemd-dev)
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "missing packages: ${missing[*]}; run as root or: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "installing: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+pkgs=()
+v=$(dpkg-query -W -f='${Version}' libsystemd0 2>/dev/null || true)
+for p in "${missing[@]}"; do
+  if [ "$p" = libsystemd-dev ] && [ -n "$v" ] && apt-cache madison libsystemd-dev | grep -qF " $v "; then
+    pkgs+=("libsystemd-dev=$v")
+  else
+    pkgs+=("$p")
+  fi
+done
+apt-get install -y -q "${pkgs[@]}" >/dev/null
