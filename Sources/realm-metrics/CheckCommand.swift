@@ -20,6 +20,9 @@ struct CheckCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print only failures and the final count.")
     var quiet = false
 
+    @Flag(name: .long, help: "Also show the literal(s) each rule's prefilter looks for (rules without one run on every line).")
+    var literals = false
+
     func validate() throws {
         if files.isEmpty { throw ValidationError("name at least one pattern file") }
     }
@@ -44,6 +47,10 @@ struct CheckCommand: ParsableCommand {
                 checked += 1
                 if result.passed {
                     if !quiet { out.write("  ok    \(result.kind.rawValue) \(result.name) (\(result.examples) examples)\n") }
+                    if literals, result.kind == .rule, let rule = set.rules.first(where: { $0.name == result.name }) {
+                        let text = rule.requiredLiterals.map { $0.map { "'\(String(decoding: $0, as: UTF8.self))'" }.joined(separator: " | ") }
+                        out.write("        prefilter: \(text ?? "none (tried on every line)")\n")
+                    }
                 } else {
                     failures += 1
                     out.write("  FAIL  \(result.kind.rawValue) \(result.name)\n")

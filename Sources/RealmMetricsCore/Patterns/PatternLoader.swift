@@ -153,8 +153,9 @@ struct CompileContext {
         PatternPosition(file: reader.file, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
     }
 
-    /// Expands `%{NAME}` and compiles; errors point into the YAML scalar.
-    func regex(_ node: Node, _ what: String) throws(PatternFileError) -> CompiledRegex {
+    /// Expands `%{NAME}` and compiles; errors point into the YAML scalar. `rewrite` may change the
+    /// expanded text before compilation.
+    func regex(_ node: Node, _ what: String, rewrite: (String) -> String = { $0 }) throws(PatternFileError) -> CompiledRegex {
         let source = try reader.string(node, what)
         var expanded = ""
         var rest = Substring(source)
@@ -171,6 +172,7 @@ struct CompileContext {
             rest = rest[rest.index(after: close)...]
         }
         expanded += rest
+        expanded = rewrite(expanded)
         do {
             return try CompiledRegex(expanded)
         } catch {
@@ -182,7 +184,16 @@ struct CompileContext {
     func envelope(_ node: Node) throws(PatternFileError) -> CompiledEnvelope {
         let m = try reader.mapping(node, "envelope", allowed: ["match", "time_format", "timezone", "levels", "default_level", "examples"])
         let regexNode = try m.required("match")
-        let regex = try regex(regexNode, "envelope 'match'")
+        // A trailing (?<message>.*) means "the rest of the line": match it as an empty group and take the
+        // message up to the end of the line, so the regex does not walk every byte of every message.
+        var messageToEnd = false
+        let regex = try regex(regexNode, "envelope 'match'") { text in
+            for tail in ["(?<message>.*)", "(?<message>.*)$"] where text.hasSuffix(tail) {
+                messageToEnd = true
+                return String(text.dropLast(tail.count)) + "(?<message>)"
+            }
+            return text
+        }
         guard let message = regex.groupNumbers["message"] else {
             throw reader.error(regexNode, "envelope 'match' needs a named group (?<message>...)")
         }
@@ -217,7 +228,7 @@ struct CompileContext {
                                                 position: position(item)))
             }
         }
-        return CompiledEnvelope(position: position(node), regex: regex, messageGroup: message, timeGroup: regex.groupNumbers["time"],
+        return CompiledEnvelope(position: position(node), regex: regex, messageGroup: message, messageToEnd: messageToEnd, timeGroup: regex.groupNumbers["time"],
                                 levelGroup: regex.groupNumbers["level"], componentGroup: regex.groupNumbers["component"],
                                 timeLayout: layout, levels: levels, defaultLevel: defaultLevel, examples: examples)
     }

@@ -114,6 +114,8 @@ public final class CompiledEnvelope: Sendable {
     public let position: PatternPosition
     public let regex: CompiledRegex
     public let messageGroup: Int
+    /// The message runs from its group's start to the end of the line (the regex ended in `(?<message>.*)`).
+    public let messageToEnd: Bool
     public let timeGroup: Int?
     public let levelGroup: Int?
     public let componentGroup: Int?
@@ -124,11 +126,12 @@ public final class CompiledEnvelope: Sendable {
     public let defaultLevel: LogLevel?
     public let examples: [EnvelopeExample]
 
-    init(position: PatternPosition, regex: CompiledRegex, messageGroup: Int, timeGroup: Int?, levelGroup: Int?, componentGroup: Int?,
+    init(position: PatternPosition, regex: CompiledRegex, messageGroup: Int, messageToEnd: Bool, timeGroup: Int?, levelGroup: Int?, componentGroup: Int?,
          timeLayout: TimeLayout?, levels: [String: LogLevel], defaultLevel: LogLevel?, examples: [EnvelopeExample]) {
         self.position = position
         self.regex = regex
         self.messageGroup = messageGroup
+        self.messageToEnd = messageToEnd
         self.timeGroup = timeGroup
         self.levelGroup = levelGroup
         self.componentGroup = componentGroup

@@ -121,6 +121,10 @@ public final class LinePipeline {
     let mask: UnsafeMutablePointer<UInt64>
     /// Per rule, per action: the store id of a fixed metric name, or -1.
     let boundIDs: [[Int]]
+    /// The rules' compiled code, in rule order (kept alive by `patterns`), for the hot loop.
+    let ruleCodes: UnsafeMutablePointer<OpaquePointer>
+    let prefilter: LiteralPrefilter
+    let hasIgnores: Bool
     /// The parts of the last line the envelope split (valid after ``process(_:_:worker:)``).
     public private(set) var lastParts = EnvelopeParts(message: 0..<0)
 
@@ -129,6 +133,10 @@ public final class LinePipeline {
         self.store = store
         scratch = RegexScratch(maxCaptures: patterns.maxCaptures, matchLimit: matchLimit)
         mask = .allocate(capacity: patterns.prefilter.wordCount)
+        prefilter = patterns.prefilter
+        hasIgnores = !patterns.ignores.isEmpty
+        ruleCodes = .allocate(capacity: max(1, patterns.rules.count))
+        for (i, rule) in patterns.rules.enumerated() { ruleCodes[i] = rule.regex.code }
         boundIDs = patterns.rules.map { rule in
             rule.actions.map { action in
                 switch action {
@@ -142,7 +150,10 @@ public final class LinePipeline {
         }
     }
 
-    deinit { mask.deallocate() }
+    deinit {
+        mask.deallocate()
+        ruleCodes.deallocate()
+    }
 
     /// Processes one line (without its newline) for `worker` (a ``MetricStore/workerID(_:)``) and counts
     /// its outcome. With `effects` non-nil, every effect is also recorded there.
@@ -160,6 +171,19 @@ public final class LinePipeline {
         let message = start + parts.message.lowerBound
         let messageLength = parts.message.count
 
+        if hasIgnores, let outcome = checkIgnores(start, parts) { return outcome }
+
+        let outcome = matchRules(message, messageLength)
+        if case let .matched(rule) = outcome {
+            apply(rule: rule, message: message, worker: worker, effects: effects)
+        }
+        return outcome
+    }
+
+    /// The outcome if an ignore rule drops the line (or a match error stops it), else nil.
+    func checkIgnores(_ start: UnsafePointer<UInt8>, _ parts: EnvelopeParts) -> LineOutcome? {
+        let message = start + parts.message.lowerBound
+        let messageLength = parts.message.count
         for (index, ignore) in patterns.ignores.enumerated() {
             var hit = true
             if let component = ignore.component {
@@ -181,12 +205,7 @@ public final class LinePipeline {
             }
             if hit { return .ignored(rule: index) }
         }
-
-        let outcome = matchRules(message, messageLength)
-        if case let .matched(rule) = outcome {
-            apply(rule: rule, message: message, worker: worker, effects: effects)
-        }
-        return outcome
+        return nil
     }
 
     private var lastOutcome: LineOutcome = .unmatched
@@ -201,7 +220,11 @@ public final class LinePipeline {
     @inline(__always)
     func splitEnvelope(_ start: UnsafePointer<UInt8>, _ length: Int, from first: Int = 0) -> EnvelopeParts? {
         var parts = EnvelopeParts(message: 0..<length)
-        for envelope in patterns.envelopes[first...] {
+        let envelopes = patterns.envelopes
+        var e = first
+        while e < envelopes.count {
+            let envelope = envelopes[e]
+            e += 1
             let base = parts.message.lowerBound
             switch scratch.match(envelope.regex, start + base, parts.message.count) {
             case .match: break
@@ -213,7 +236,8 @@ public final class LinePipeline {
                 guard let group, let r = scratch.range(group) else { return nil }
                 return (r.lowerBound + base)..<(r.upperBound + base)
             }
-            guard let message = shifted(envelope.messageGroup) else { lastOutcome = .envelopeMismatch; return nil }
+            guard var message = shifted(envelope.messageGroup) else { lastOutcome = .envelopeMismatch; return nil }
+            if envelope.messageToEnd { message = message.lowerBound..<parts.message.upperBound }
             if let t = shifted(envelope.timeGroup) { parts.time = t }
             if let c = shifted(envelope.componentGroup) { parts.component = c }
             if let l = shifted(envelope.levelGroup), !l.isEmpty {
@@ -230,15 +254,13 @@ public final class LinePipeline {
     /// First rule, in order, that the prefilter admits and whose regex matches the message.
     @inline(__always)
     func matchRules(_ message: UnsafePointer<UInt8>, _ length: Int) -> LineOutcome {
-        let prefilter = patterns.prefilter
         prefilter.candidates(message, length, into: mask)
-        let rules = patterns.rules
         for w in 0..<prefilter.wordCount {
             var bits = mask[w]
             while bits != 0 {
                 let r = w << 6 | bits.trailingZeroBitCount
                 bits &= bits - 1
-                switch scratch.match(rules[r].regex, message, length) {
+                switch scratch.match(code: ruleCodes[r], message, length) {
                 case .match: return .matched(rule: r)
                 case .noMatch: continue
                 case .limitExceeded: return .matchLimit

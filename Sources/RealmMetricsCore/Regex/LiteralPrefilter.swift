@@ -8,7 +8,16 @@ public enum RequiredLiteral {
     /// else one literal per branch of a required top-level group with alternatives
     /// (`^(?:Bad syntax|Unknown input)` gives both). Nil when none can be found.
     public static func extractAny(from pattern: String) -> [[UInt8]]? {
-        if let single = extract(from: pattern) { return [single] }
+        let single = extract(from: pattern)
+        let branches = extractBranches(from: pattern)
+        // Longer literals are rarer in text: prefer the branches when even the shortest is longer.
+        if let branches, branches.map(\.count).min()! > (single?.count ?? 0) { return branches }
+        return single.map { [$0] }
+    }
+
+    /// One literal per branch of the required top-level group with alternatives whose shortest literal
+    /// is longest, or nil.
+    static func extractBranches(from pattern: String) -> [[UInt8]]? {
         let p = Array(pattern.utf8)
         if containsTopLevelAlternation(p) { return nil }
         var best: [[UInt8]]? = nil
@@ -233,87 +242,142 @@ public enum RequiredLiteral {
     }
 }
 
-/// One pass over a line marks which rules can possibly match: every 4-byte window of the line is hashed
-/// against a small table of the rules' required literals, and a hit is confirmed with a byte compare.
-/// Rules without a required literal are always candidates.
-public struct LiteralPrefilter: Sendable {
-    struct Entry: Sendable {
-        var key: UInt32
-        var literal: [UInt8]
-        var rule: Int
-        var next: Int32  // next entry in the same bucket, -1 ends
+/// Marks which rules can possibly match a line by finding their required literals in one pass, with
+/// the Wu–Manber multi-literal search: a window as long as the shortest literal slides over the line,
+/// the (hashed) three bytes at its end look up how far it may safely jump, and only where the jump is
+/// zero are the literals that end their first `m` bytes with those bytes compared (first 8 bytes at
+/// once, then the rest). Rules without a required literal
+/// are always candidates.
+///
+/// The tables live in flat, immutable buffers so the scan does no reference counting.
+public final class LiteralPrefilter: @unchecked Sendable {
+    /// Block hash table size (blocks are 3 bytes, hashed to 12 bits: the table stays in L1 cache).
+    static let pairs = 1 << 12
+    static let block = 3
+
+    @inline(__always)
+    static func blockHash(_ b0: UInt8, _ b1: UInt8, _ b2: UInt8) -> Int {
+        let v = UInt32(b0) | UInt32(b1) << 8 | UInt32(b2) << 16
+        return Int((v &* 2_654_435_761) >> 20)
     }
 
-    static let bits = 12
-    static let tableSize = 1 << bits
-
-    let heads: [Int32]
-    let entries: [Entry]
-    /// Bit set of rules that are always tried.
-    public let alwaysMask: [UInt64]
+    /// Shortest literal length: the window size.
+    public let windowBytes: Int
+    /// Byte pair → safe jump.
+    private let shift: UnsafeMutablePointer<UInt8>
+    /// Byte pair ending a literal's first `windowBytes` bytes → first entry, -1 for none.
+    private let heads: UnsafeMutablePointer<Int32>
+    /// Per entry: rule, next entry with the same pair, literal offset and length in `literalBytes`.
+    private let rules: UnsafeMutablePointer<Int32>
+    private let nexts: UnsafeMutablePointer<Int32>
+    private let offsets: UnsafeMutablePointer<Int32>
+    private let lengths: UnsafeMutablePointer<Int32>
+    /// First 8 bytes of each literal (little-endian), compared with one load; literals are at least
+    /// `windowBytes` long and the window is at least 8 bytes when `fastCompare` is on.
+    private let prefixes: UnsafeMutablePointer<UInt64>
+    private let prefixMasks: UnsafeMutablePointer<UInt64>
+    private let literalBytes: UnsafeMutablePointer<UInt8>
+    private let entryCount: Int
+    private let always: UnsafeMutablePointer<UInt64>
     public let ruleCount: Int
-    public var wordCount: Int { alwaysMask.count }
+    public let wordCount: Int
 
     /// `literals[r]`: the literals of rule `r`, any one of which must be present; nil or a literal shorter
     /// than 4 bytes makes the rule always tried.
     public init(literals: [[[UInt8]]?]) {
         ruleCount = literals.count
-        let words = max(1, (literals.count + 63) / 64)
-        var always = [UInt64](repeating: 0, count: words)
-        var heads = [Int32](repeating: -1, count: LiteralPrefilter.tableSize)
-        var entries: [Entry] = []
+        wordCount = max(1, (literals.count + 63) / 64)
+        always = .allocate(capacity: wordCount)
+        always.initialize(repeating: 0, count: wordCount)
+        var entries: [(rule: Int, literal: [UInt8])] = []
         for (rule, anyOf) in literals.enumerated() {
             guard let anyOf, !anyOf.isEmpty, anyOf.allSatisfy({ $0.count >= 4 }) else {
                 always[rule >> 6] |= 1 << UInt64(rule & 63)
                 continue
             }
-            for literal in anyOf {
-            let key = UInt32(literal[0]) | UInt32(literal[1]) << 8 | UInt32(literal[2]) << 16 | UInt32(literal[3]) << 24
-            let h = LiteralPrefilter.hash(key)
-            entries.append(Entry(key: key, literal: literal, rule: rule, next: heads[h]))
-            heads[h] = Int32(entries.count - 1)
-            }
+            for literal in anyOf { entries.append((rule, literal)) }
         }
-        self.heads = heads
-        self.entries = entries
-        alwaysMask = always
+        entryCount = entries.count
+        let m = min(255, entries.map(\.literal.count).min() ?? 4)
+        windowBytes = m
+        let b = LiteralPrefilter.block
+        shift = .allocate(capacity: LiteralPrefilter.pairs)
+        shift.initialize(repeating: UInt8(m - b + 1), count: LiteralPrefilter.pairs)
+        heads = .allocate(capacity: LiteralPrefilter.pairs)
+        heads.initialize(repeating: -1, count: LiteralPrefilter.pairs)
+        let n = max(1, entries.count)
+        rules = .allocate(capacity: n)
+        nexts = .allocate(capacity: n)
+        offsets = .allocate(capacity: n)
+        lengths = .allocate(capacity: n)
+        prefixes = .allocate(capacity: n)
+        prefixMasks = .allocate(capacity: n)
+        let totalBytes = entries.reduce(0) { $0 + $1.literal.count }
+        literalBytes = .allocate(capacity: max(1, totalBytes))
+        var offset = 0
+        for (i, entry) in entries.enumerated() {
+            let l = entry.literal
+            for q in (b - 1)..<m {
+                let h = LiteralPrefilter.blockHash(l[q - 2], l[q - 1], l[q])
+                shift[h] = min(shift[h], UInt8(m - 1 - q))
+            }
+            let last = LiteralPrefilter.blockHash(l[m - 3], l[m - 2], l[m - 1])
+            var prefix: UInt64 = 0
+            var mask: UInt64 = 0
+            for j in 0..<min(8, l.count) {
+                prefix |= UInt64(l[j]) << UInt64(8 * j)
+                mask |= UInt64(0xFF) << UInt64(8 * j)
+            }
+            prefixes[i] = prefix
+            prefixMasks[i] = mask
+            rules[i] = Int32(entry.rule)
+            nexts[i] = heads[last]
+            heads[last] = Int32(i)
+            offsets[i] = Int32(offset)
+            lengths[i] = Int32(l.count)
+            for (j, b) in l.enumerated() { literalBytes[offset + j] = b }
+            offset += l.count
+        }
     }
 
-    @inline(__always)
-    static func hash(_ key: UInt32) -> Int {
-        Int((key &* 2_654_435_761) >> UInt32(32 - bits))
+    deinit {
+        shift.deallocate(); heads.deallocate(); rules.deallocate(); nexts.deallocate()
+        prefixes.deallocate(); prefixMasks.deallocate()
+        offsets.deallocate(); lengths.deallocate(); literalBytes.deallocate(); always.deallocate()
     }
 
     /// Writes the candidate rule set for `length` bytes at `start` into `mask` (`wordCount` words).
     @inline(__always)
     public func candidates(_ start: UnsafePointer<UInt8>, _ length: Int, into mask: UnsafeMutablePointer<UInt64>) {
-        for w in 0..<alwaysMask.count { mask[w] = alwaysMask[w] }
-        guard length >= 4, !entries.isEmpty else { return }
-        heads.withUnsafeBufferPointer { heads in
-            entries.withUnsafeBufferPointer { entries in
-                let raw = UnsafeRawPointer(start)
-                var i = 0
-                let last = length - 4
-                while i <= last {
-                    let key = raw.loadUnaligned(fromByteOffset: i, as: UInt32.self)
-                    var e = heads[LiteralPrefilter.hash(key)]
-                    while e >= 0 {
-                        let entry = entries[Int(e)]
-                        if entry.key == key && entry.literal.count <= length - i {
-                            let bit = UInt64(1) << UInt64(entry.rule & 63)
-                            if mask[entry.rule >> 6] & bit == 0 {
-                                let n = entry.literal.count
-                                let matches = entry.literal.withUnsafeBufferPointer { lit in
-                                    n == 4 || memcmpBytes(lit.baseAddress! + 4, start + i + 4, n - 4)
-                                }
-                                if matches { mask[entry.rule >> 6] |= bit }
-                            }
-                        }
-                        e = entry.next
-                    }
-                    i += 1
+        for w in 0..<wordCount { mask[w] = always[w] }
+        let m = windowBytes
+        guard length >= m, entryCount > 0 else { return }
+        let raw = UnsafeRawPointer(start)
+        var pos = m - 1
+        while pos < length {
+            let h = LiteralPrefilter.blockHash(start[pos - 2], start[pos - 1], start[pos])
+            let jump = Int(shift[h])
+            if jump != 0 {
+                pos += jump
+                continue
+            }
+            let window = pos - (m - 1)
+            let room = length - window
+            let head: UInt64 = room >= 8 ? raw.loadUnaligned(fromByteOffset: window, as: UInt64.self) : 0
+            var e = heads[h]
+            while e >= 0 {
+                let entry = Int(e)
+                e = nexts[entry]
+                let n = Int(lengths[entry])
+                guard n <= room else { continue }
+                if room >= 8 && head & prefixMasks[entry] != prefixes[entry] { continue }
+                let rule = Int(rules[entry])
+                let bit = UInt64(1) << UInt64(rule & 63)
+                if mask[rule >> 6] & bit == 0 && memcmpBytes(literalBytes + Int(offsets[entry]), start + window, n) {
+                    mask[rule >> 6] |= bit
                 }
             }
+            pos += 1
         }
     }
 }

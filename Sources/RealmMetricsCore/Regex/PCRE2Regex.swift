@@ -115,7 +115,13 @@ public final class RegexScratch {
     /// Matches `regex` against `length` bytes at `start` with `pcre2_match_8` (JIT code when available).
     @inline(__always)
     public func match(_ regex: CompiledRegex, _ start: UnsafePointer<UInt8>, _ length: Int) -> RegexOutcome {
-        let rc = pcre2_match_8(regex.code, start, length, 0, 0, matchData, context)
+        match(code: regex.code, start, length)
+    }
+
+    /// As ``match(_:_:_:)``, with the compiled code pointer taken from ``CompiledRegex/code``.
+    @inline(__always)
+    func match(code: OpaquePointer, _ start: UnsafePointer<UInt8>, _ length: Int) -> RegexOutcome {
+        let rc = pcre2_match_8(code, start, length, 0, 0, matchData, context)
         if rc >= 0 { return .match }
         switch rc {
         case PCRE2_ERROR_NOMATCH: return .noMatch
