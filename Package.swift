@@ -20,6 +20,13 @@ let package = Package(
             pkgConfig: "libpcre2-8",
             providers: [.apt(["libpcre2-dev"])]
         ),
+        // libsystemd's sd_journal API. Only RealmMetricsIO imports it, in Journal/Journal.swift.
+        .systemLibrary(
+            name: "CSystemdJournal",
+            path: "Sources/CSystemdJournal",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
         // Pure core: pattern files, compiled matcher, metric state and reconciliation, encodings. No I/O.
         .target(
             name: "RealmMetricsCore",
@@ -31,7 +38,7 @@ let package = Package(
         // I/O: reading files and stdin, writing outputs, locating pattern files.
         .target(
             name: "RealmMetricsIO",
-            dependencies: ["RealmMetricsCore"]
+            dependencies: ["RealmMetricsCore", "CSystemdJournal"]
         ),
         // Thin executable: options → configuration → library calls.
         .executableTarget(

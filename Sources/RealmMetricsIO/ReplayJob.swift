@@ -10,6 +10,8 @@ public struct RealmMetricsError: Error, CustomStringConvertible, Sendable {
         case input = "input"
         case usage = "usage"
         case check = "check"
+        case state = "state"
+        case source = "source"
     }
     public let code: Code
     public let message: String

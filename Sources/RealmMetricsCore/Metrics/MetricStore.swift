@@ -160,6 +160,28 @@ public final class MetricStore {
         return out
     }
 
+    /// Treats everything counted so far as already sent: the next flush reports only what follows
+    /// (after rebuilding state from history that was reported before, or must not be reported).
+    public func markAllFlushed() {
+        counterFlushed = counterTotals
+    }
+
+    func flushedTotal(_ id: Int) -> Int64 { counterFlushed[id] }
+    func setFlushed(_ id: Int, _ value: Int64) { counterFlushed[id] = value }
+
+    func setLives(_ lives: Int, logLevel: LogLevel?, worker: Int) {
+        workers[worker].lives = lives
+        workers[worker].logLevel = logLevel
+    }
+
+    func templateSnapshot() -> [String: [String]] { templateValues.mapValues { $0.sorted() } }
+    func restoreTemplates(_ templates: [String: [String]]) {
+        for (t, values) in templates { templateValues[t, default: []].formUnion(values) }
+    }
+
+    /// Total number of open keys across workers and gauges (for memory reports).
+    public var openKeyCount: Int { workers.reduce(0) { $0 + $1.openSets.values.reduce(0) { $0 + $1.count } } }
+
     /// Every counter's total since start and every gauge's value, sorted by kind then name.
     public func totals() -> [MetricSample] {
         let counters = counterNames.indices.map { MetricSample(name: counterNames[$0], kind: .counter, value: counterTotals[$0]) }

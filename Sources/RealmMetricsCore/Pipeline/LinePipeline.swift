@@ -53,6 +53,19 @@ public struct PipelineStats: Sendable, Equatable {
         return out
     }
 
+    /// Every count of both added up (line counts and effect counts).
+    public func adding(_ other: PipelineStats) -> PipelineStats {
+        var out = merging(effectsOf: [other])
+        out.linesRead += other.linesRead
+        out.matched += other.matched
+        out.ignored += other.ignored
+        out.unmatched += other.unmatched
+        out.envelopeMismatch += other.envelopeMismatch
+        out.matchLimitHits += other.matchLimitHits
+        out.matchErrors += other.matchErrors
+        return out
+    }
+
     /// Name → value, for reports and the sidecar's own metrics.
     public var fields: [(String, Int64)] {
         [("lines_read", linesRead), ("lines_matched", matched), ("lines_ignored", ignored), ("lines_unmatched", unmatched),

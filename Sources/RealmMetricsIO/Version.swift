@@ -1,2 +1,2 @@
 /// The release version, printed by --version.
-let realmMetricsVersion = "0.1.0"
+public let realmMetricsVersion = "0.1.0"

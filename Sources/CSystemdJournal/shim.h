@@ -1,0 +1,4 @@
+#ifndef REALM_METRICS_CSYSTEMD_JOURNAL_SHIM_H
+#define REALM_METRICS_CSYSTEMD_JOURNAL_SHIM_H
+#include <systemd/sd-journal.h>
+#endif

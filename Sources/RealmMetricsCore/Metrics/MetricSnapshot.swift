@@ -1,0 +1,61 @@
+/// Everything a ``MetricStore`` knows, in a form a state file can hold: counter totals and what was
+/// already flushed, gauge names, each worker's open sets and running totals, and the values admitted
+/// into name templates. Restoring it continues exactly where the snapshot was taken.
+public struct MetricSnapshot: Codable, Sendable, Equatable {
+    public struct Counter: Codable, Sendable, Equatable {
+        public var name: String
+        public var total: Int64
+        public var flushed: Int64
+    }
+    public struct Worker: Codable, Sendable, Equatable {
+        public var key: String
+        public var lives: Int
+        public var logLevel: String?
+        /// Gauge name → open keys, sorted.
+        public var open: [String: [String]]
+        /// Gauge name → running total.
+        public var totals: [String: Int64]
+    }
+    public var counters: [Counter]
+    public var gauges: [String]
+    public var workers: [Worker]
+    public var templates: [String: [String]]
+}
+
+extension MetricStore {
+    /// A copy of the whole state.
+    public func snapshot() -> MetricSnapshot {
+        let counters = counterNames.indices.map {
+            MetricSnapshot.Counter(name: counterNames[$0], total: counterTotals[$0], flushed: flushedTotal($0))
+        }
+        let workers = workers.indices.map { w in
+            let state = self.workers[w]
+            var open: [String: [String]] = [:]
+            for (gauge, keys) in state.openSets where !keys.isEmpty { open[gaugeNames[gauge]] = keys.sorted() }
+            var totals: [String: Int64] = [:]
+            for (gauge, total) in state.totals { totals[gaugeNames[gauge]] = total }
+            return MetricSnapshot.Worker(key: workerKeys[w], lives: state.lives, logLevel: state.logLevel?.description, open: open, totals: totals)
+        }
+        return MetricSnapshot(counters: counters, gauges: gaugeNames, workers: workers, templates: templateSnapshot())
+    }
+
+    /// Loads a snapshot into an empty store.
+    public func restore(_ snapshot: MetricSnapshot) {
+        for c in snapshot.counters {
+            let id = counterID(c.name)
+            addCounter(id, c.total - counterTotals[id])
+            setFlushed(id, c.flushed)
+        }
+        for g in snapshot.gauges { _ = gaugeID(g) }
+        for w in snapshot.workers {
+            let id = workerID(w.key)
+            for (gauge, keys) in w.open {
+                let g = gaugeID(gauge)
+                for key in keys { open(gauge: g, worker: id, key: key) }
+            }
+            for (gauge, total) in w.totals { addTotal(gauge: gaugeID(gauge), worker: id, total) }
+            setLives(w.lives, logLevel: w.logLevel.flatMap { LogLevel(word: $0) }, worker: id)
+        }
+        restoreTemplates(snapshot.templates)
+    }
+}

@@ -1,0 +1,171 @@
+import RealmMetricsCore
+
+/// Follows the journal for some units and identifiers, remembering where it stands.
+///
+/// - Filters: `_SYSTEMD_UNIT=` for each unit and `SYSLOG_IDENTIFIER=` for each identifier (OR within a
+///   field, AND across fields).
+/// - Worker identity: the unit (or, without one, the identifier) plus `_PID`; a new `_PID` for the same
+///   unit is a new worker life even when the process wrote no banner.
+/// - The cursor advances over every entry read, matched or not. A saved cursor that no longer exists is
+///   resumed at the first entry after its time, reported, and counted as a gap.
+/// - Errors are reported, the journal is reopened and following continues from the cursor.
+///
+/// Owns its ``Journal`` handle: create and use it on one thread.
+public final class JournalSource {
+    public struct Configuration: Sendable, Equatable {
+        public var location: Journal.Location
+        public var units: [String]
+        public var identifiers: [String]
+        public init(location: Journal.Location = .local, units: [String] = [], identifiers: [String] = []) {
+            self.location = location
+            self.units = units
+            self.identifiers = identifiers
+        }
+
+        public var summary: String {
+            var parts: [String] = []
+            switch location {
+            case .local: parts.append("the local journal")
+            case let .directory(d): parts.append("the journal in \(d)")
+            case let .files(f): parts.append("journal files \(f.joined(separator: ", "))")
+            }
+            if !units.isEmpty { parts.append("units \(units.joined(separator: ", "))") }
+            if !identifiers.isEmpty { parts.append("identifiers \(identifiers.joined(separator: ", "))") }
+            return parts.joined(separator: ", ")
+        }
+    }
+
+    /// What one entry carries for the pipeline.
+    public struct Entry {
+        /// The `MESSAGE` bytes (valid only during the callback).
+        public var message: UnsafeRawBufferPointer
+        public var worker: String
+        public var pid: Int?
+        /// A different process than the last entry of the same worker.
+        public var newProcess: Bool
+        public var realtimeMicroseconds: UInt64
+    }
+
+    public let configuration: Configuration
+    private var journal: Journal?
+    /// Cursor of the last entry read.
+    public private(set) var cursor: String?
+    /// Worker → last `_PID` seen.
+    public private(set) var pids: [String: Int]
+    public private(set) var entriesRead: Int64 = 0
+    /// Saved cursors that no longer existed.
+    public private(set) var gaps: Int64 = 0
+    public private(set) var errors: Int64 = 0
+    public private(set) var lastError: String?
+    private let report: (String) -> Void
+    /// The current entry was positioned on but not yet handed on.
+    private var currentPending = false
+
+    public init(configuration: Configuration, cursor: String? = nil, pids: [String: Int] = [:], report: @escaping (String) -> Void) {
+        self.configuration = configuration
+        self.cursor = cursor
+        self.pids = pids
+        self.report = report
+    }
+
+    /// Opens the journal and positions after the saved cursor, or at the head when there is none.
+    public func open() throws(JournalError) {
+        let j = try Journal(configuration.location)
+        for unit in configuration.units { try j.addMatch(field: "_SYSTEMD_UNIT", value: unit) }
+        for identifier in configuration.identifiers { try j.addMatch(field: "SYSLOG_IDENTIFIER", value: identifier) }
+        journal = j
+        currentPending = false
+        guard let cursor else {
+            try j.seekHead()
+            return
+        }
+        try j.seekCursor(cursor)
+        if try j.next() {
+            if j.isAt(cursor: cursor) { return }  // already handed on before
+        }
+        // The entry is gone (vacuumed or rotated away): resume after its time.
+        gaps += 1
+        let time = Journal.realtime(ofCursor: cursor)
+        report("journal: the saved position no longer exists (entries were removed); resuming at the first entry after \(time.map { formatMicroseconds($0) } ?? "its time"); entries between could not be read")
+        if let time {
+            try j.seekRealtime(microseconds: time + 1)
+        } else {
+            try j.seekHead()
+        }
+        currentPending = try j.next()
+    }
+
+    /// Whether journal files could be found at all.
+    public var hasJournalFiles: Bool { (journal?.usage() ?? 0) > 0 }
+
+    /// The descriptor to poll, if the journal is open.
+    public func pollDescriptor() -> Int32? { try? journal?.fileDescriptor() }
+
+    /// Call after the descriptor polled readable (or periodically): lets libsystemd notice new and
+    /// removed files.
+    public func acknowledgeWakeup() {
+        do { _ = try journal?.process() } catch { fail(error) }
+    }
+
+    /// Hands on up to `limit` new entries; returns how many. Errors reopen the journal.
+    @discardableResult
+    public func drain(limit: Int, _ body: (Entry) -> Void) -> Int {
+        guard let journal else {
+            reopen()
+            return 0
+        }
+        var count = 0
+        do {
+            while count < limit {
+                if currentPending {
+                    currentPending = false
+                } else if try !journal.next() {
+                    break
+                }
+                guard let message = journal.field("MESSAGE") else {
+                    cursor = try journal.cursor()
+                    continue
+                }
+                let unit = journal.field("_SYSTEMD_UNIT").map { String(decoding: $0, as: UTF8.self) }
+                let identifier = journal.field("SYSLOG_IDENTIFIER").map { String(decoding: $0, as: UTF8.self) }
+                let worker = unit.map { "unit:\($0)" } ?? identifier.map { "ident:\($0)" } ?? "journal"
+                let pid = journal.field("_PID").flatMap { Int(String(decoding: $0, as: UTF8.self)) }
+                var newProcess = false
+                if let pid {
+                    if let last = pids[worker], last != pid { newProcess = true }
+                    pids[worker] = pid
+                }
+                let time = (try? journal.realtimeMicroseconds()) ?? 0
+                body(Entry(message: message, worker: worker, pid: pid, newProcess: newProcess, realtimeMicroseconds: time))
+                cursor = try journal.cursor()
+                entriesRead += 1
+                count += 1
+            }
+        } catch {
+            fail(error)
+        }
+        return count
+    }
+
+    private func fail(_ error: JournalError) {
+        errors += 1
+        lastError = error.description
+        report("journal: \(error); reopening")
+        journal = nil
+        reopen()
+    }
+
+    private func reopen() {
+        do {
+            try open()
+        } catch {
+            errors += 1
+            lastError = error.description
+            journal = nil
+        }
+    }
+}
+
+func formatMicroseconds(_ usec: UInt64) -> String {
+    formatUTC(Int64(usec / 1000))
+}

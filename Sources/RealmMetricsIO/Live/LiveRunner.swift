@@ -1,0 +1,316 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import RealmMetricsCore
+
+/// What `run` should do.
+public struct RunConfiguration: Sendable {
+    public var patterns: [String] = ["realm-sync-worker"]
+    public var prefix: String
+    /// The journal to follow; nil follows none.
+    public var journal: JournalSource.Configuration?
+    /// True when the journal was chosen because no source was named (the error then points at --file).
+    public var journalIsDefault = false
+    public var files: [String] = []
+    public var statsdHost = "localhost"
+    public var statsdPort: UInt16 = 8125
+    public var flushInterval: Double = 10
+    public var stateDirectory = "/var/lib/realm-metrics"
+    public var maxPacketBytes = 1432
+    public var maxLineBytes = 65536
+    /// How often sources are read between flushes.
+    public var tickInterval: Double = 0.1
+
+    public init(prefix: String) { self.prefix = prefix }
+
+    /// The units followed when no source is named.
+    public static let defaultUnits = ["realm-object-server.service", "realm-sync.service"]
+}
+
+/// The signal numbers the running sidecar has received, written by the handler into a pipe.
+nonisolated(unsafe) private var signalPipeWrite: Int32 = -1
+
+private let signalHandler: @convention(c) (Int32) -> Void = { signal in
+    var byte = UInt8(truncatingIfNeeded: signal)
+    _ = write(signalPipeWrite, &byte, 1)
+}
+
+/// The live sidecar: follows the journal and files, turns lines into metrics, sends statsd every flush
+/// interval and checkpoints its state after each flush. Everything runs on the calling thread (which
+/// also owns the journal handle for its whole life); SIGTERM/SIGINT end it with a final flush and
+/// checkpoint, SIGHUP reloads the pattern files.
+public final class LiveRunner {
+    public let configuration: RunConfiguration
+    let provider: PatternFileProvider
+    let log: FDWriter
+    let stateFile: StateFile
+    let store = MetricStore()
+    var chain: PipelineChain
+    /// Line counts of pipelines replaced by a reload.
+    var retiredStats = PipelineStats()
+    var journal: JournalSource?
+    var tailer: FileTailer?
+    let sink: StatsdSink
+    let encoder: StatsdEncoder
+    var truncatedJournalLines: Int64 = 0
+    var lastStateError: String?
+    var flushes: Int64 = 0
+    /// Set when the state file was missing or damaged: history is read silently first.
+    let firstStart: Bool
+
+    public init(configuration: RunConfiguration, provider: PatternFileProvider = FilePatternProvider(), log: FDWriter = .standardError()) throws(RealmMetricsError) {
+        guard MetricName.isValidPath(configuration.prefix) else {
+            throw RealmMetricsError(.usage, "prefix '\(configuration.prefix)' must be dot-separated parts of letters, digits, _ and -")
+        }
+        guard configuration.journal != nil || !configuration.files.isEmpty else {
+            throw RealmMetricsError(.usage, "nothing to follow: give --unit/--identifier for the journal or --file GLOB")
+        }
+        self.configuration = configuration
+        self.provider = provider
+        self.log = log
+        let sets = try loadPatternSets(configuration.patterns, provider: provider)
+        chain = PipelineChain(patternSets: sets, store: store)
+        stateFile = StateFile(directory: configuration.stateDirectory)
+        encoder = StatsdEncoder(prefix: configuration.prefix)
+        sink = StatsdSink(host: configuration.statsdHost, port: configuration.statsdPort)
+
+        var saved: SidecarState? = nil
+        do {
+            saved = try stateFile.load()
+        } catch {
+            let aside = stateFile.moveAside(now: wallClockMillis())
+            log.write("realm-metrics: state file \(error); kept aside as \(aside ?? "(could not rename it)"); starting as on a first start\n")
+            log.flush()
+        }
+        firstStart = saved == nil
+        if let saved { store.restore(saved.metrics) }
+
+        if let journalConfiguration = configuration.journal {
+            let source = JournalSource(configuration: journalConfiguration, cursor: saved?.journal?.cursor, pids: saved?.journal?.pids ?? [:]) { [log] message in
+                log.write("realm-metrics: \(message)\n")
+                log.flush()
+            }
+            do {
+                try source.open()
+            } catch {
+                throw noJournal("\(error)")
+            }
+            if journalConfiguration.location == .local && !source.hasJournalFiles {
+                throw noJournal("no journal files under /run/log/journal or /var/log/journal, or no permission to read them")
+            }
+            _ = source.pollDescriptor()  // sets up change notification
+            journal = source
+        }
+        if !configuration.files.isEmpty {
+            tailer = FileTailer(globs: configuration.files, maxLineBytes: configuration.maxLineBytes, saved: saved?.files ?? []) { [log] message in
+                log.write("realm-metrics: \(message)\n")
+                log.flush()
+            }
+        }
+    }
+
+    private func noJournal(_ reason: String) -> RealmMetricsError {
+        let hint = configuration.journalIsDefault
+            ? "; to follow log files instead, use --file GLOB"
+            : " (readers need root or the systemd-journal group)"
+        return RealmMetricsError(.source, "cannot read the journal: \(reason)\(hint)")
+    }
+
+    /// One line describing what is followed and where metrics go.
+    public var startLine: String {
+        var sources: [String] = []
+        if let journal { sources.append(journal.configuration.summary) }
+        if let tailer { sources.append("files \(tailer.globs.joined(separator: ", "))") }
+        let interval = configuration.flushInterval == configuration.flushInterval.rounded() ? "\(Int(configuration.flushInterval))" : "\(configuration.flushInterval)"
+        return "realm-metrics \(realmMetricsVersion): following \(sources.joined(separator: " and ")); sending statsd to \(configuration.statsdHost):\(configuration.statsdPort) every \(interval) s as \(configuration.prefix).*; state in \(stateFile.path)"
+    }
+
+    /// Runs until SIGTERM or SIGINT.
+    public func run() {
+        var pipeFDs: [Int32] = [0, 0]
+        pipe(&pipeFDs)
+        for fd in pipeFDs {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        signalPipeWrite = pipeFDs[1]
+        for s in [SIGTERM, SIGINT, SIGHUP] {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = signalHandler
+            action.sa_flags = SA_RESTART
+            sigaction(s, &action, nil)
+        }
+        signal(SIGPIPE, SIG_IGN)
+
+        log.write(startLine + "\n")
+        log.flush()
+        if firstStart {
+            catchUp()
+        } else {
+            tailer?.drainRotatedWhileStopped(handleFileLine)
+        }
+
+        var nextFlush = monotonicSeconds() + configuration.flushInterval
+        var running = true
+        while running {
+            readSources()
+            let now = monotonicSeconds()
+            if now >= nextFlush {
+                flush()
+                nextFlush += configuration.flushInterval
+                if nextFlush <= now { nextFlush = now + configuration.flushInterval }
+            }
+            let wait = max(0, min(configuration.tickInterval, nextFlush - monotonicSeconds()))
+            var fds = [pollfd(fd: pipeFDs[0], events: Int16(POLLIN), revents: 0)]
+            _ = poll(&fds, 1, Int32(wait * 1000))
+            var byte: UInt8 = 0
+            while read(pipeFDs[0], &byte, 1) == 1 {
+                switch Int32(byte) {
+                case SIGHUP: reload()
+                default: running = false
+                }
+            }
+        }
+        flush()
+        log.write("realm-metrics: stopped after a final flush; state saved in \(stateFile.path)\n")
+        log.flush()
+        close(pipeFDs[0])
+        close(pipeFDs[1])
+        signalPipeWrite = -1
+    }
+
+    /// First start without state: rebuild the gauges from the history available, then report only what
+    /// happens from now on.
+    func catchUp() {
+        let before = chain.stats.linesRead
+        readSources(limit: Int.max)
+        store.markAllFlushed()
+        let read = chain.stats.linesRead - before
+        log.write("realm-metrics: no saved state: rebuilt the gauges from \(read) lines of history; reporting from now on\n")
+        log.flush()
+        checkpoint()
+    }
+
+    /// Reads what is new in every source.
+    func readSources(limit: Int = 100_000) {
+        if let journal {
+            journal.acknowledgeWakeup()
+            var total = 0
+            while total < limit {
+                let n = journal.drain(limit: min(10_000, limit - total), handleJournalEntry)
+                total += n
+                if n == 0 { break }
+            }
+        }
+        tailer?.poll(handleFileLine)
+    }
+
+    private var lastWorkerKey = ""
+    private var lastWorkerID = -1
+
+    @inline(__always)
+    private func workerID(_ key: String) -> Int {
+        if key != lastWorkerKey {
+            lastWorkerKey = key
+            lastWorkerID = store.workerID(key)
+        }
+        return lastWorkerID
+    }
+
+    private func handleJournalEntry(_ entry: JournalSource.Entry) {
+        let worker = workerID(entry.worker)
+        if entry.newProcess { chain.startWorkerLife(worker) }
+        let count = entry.message.count
+        guard count > 0, let base = entry.message.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
+            chain.process(UnsafePointer(bitPattern: 1)!, 0, worker: worker)
+            return
+        }
+        // A message may hold several lines; each is one line of the worker's log.
+        var start = 0
+        while start < count {
+            var end = start
+            while end < count && base[end] != 0x0A { end += 1 }
+            var length = end - start
+            if length > 0 && base[start + length - 1] == 0x0D { length -= 1 }
+            if length > configuration.maxLineBytes {
+                length = configuration.maxLineBytes
+                truncatedJournalLines += 1
+            }
+            chain.process(base + start, length, worker: worker)
+            start = end + 1
+        }
+    }
+
+    private func handleFileLine(_ start: UnsafePointer<UInt8>, _ length: Int, _ worker: String) {
+        chain.process(start, length, worker: workerID(worker))
+    }
+
+    /// Sends the interval's counter deltas and every gauge, then checkpoints.
+    func flush() {
+        let samples = store.flush()
+        sink.send(encoder.datagrams(samples, maxBytes: configuration.maxPacketBytes))
+        flushes += 1
+        checkpoint()
+    }
+
+    func checkpoint() {
+        let state = SidecarState(
+            savedAtMillis: wallClockMillis(),
+            journal: journal.map { SidecarState.JournalPosition(cursor: $0.cursor, pids: $0.pids) },
+            files: tailer?.positions ?? [],
+            metrics: store.snapshot(),
+            counts: counts(),
+            following: startLine,
+            lastError: [journal?.lastError, tailer?.lastError, sink.lastError, lastStateError].compactMap { $0 }.last)
+        do {
+            try stateFile.save(state)
+            if lastStateError != nil {
+                log.write("realm-metrics: the state file is written again\n")
+                log.flush()
+            }
+            lastStateError = nil
+        } catch {
+            if lastStateError != error.message {
+                log.write("realm-metrics: cannot save state: \(error.message); still running and counting\n")
+                log.flush()
+            }
+            lastStateError = error.message
+        }
+    }
+
+    /// The sidecar's own counts.
+    public func counts() -> [String: Int64] {
+        var out: [String: Int64] = [:]
+        for (k, v) in chain.stats.adding(retiredStats).fields { out[k] = v }
+        out["lines_truncated"] = truncatedJournalLines + (tailer?.truncatedLines ?? 0)
+        out["journal_entries"] = journal?.entriesRead ?? 0
+        out["journal_gaps"] = journal?.gaps ?? 0
+        out["journal_errors"] = journal?.errors ?? 0
+        out["file_rotations"] = tailer?.rotations ?? 0
+        out["file_truncations"] = tailer?.truncations ?? 0
+        out["send_errors"] = sink.sendErrors
+        out["datagrams_sent"] = sink.datagramsSent
+        out["bytes_sent"] = sink.bytesSent
+        out["flushes"] = flushes
+        return out
+    }
+
+    /// SIGHUP: new pattern files; the old ones stay when the new ones fail. Metric state is kept.
+    func reload() {
+        do {
+            let sets = try loadPatternSets(configuration.patterns, provider: provider)
+            retiredStats = retiredStats.adding(chain.stats)
+            chain = PipelineChain(patternSets: sets, store: store)
+            log.write("realm-metrics: reloaded pattern files (\(sets.map { "\($0.format): \($0.rules.count) rules" }.joined(separator: ", ")))\n")
+        } catch {
+            log.write("realm-metrics: reload refused, keeping the pattern files in use: \(error.message)\n")
+        }
+        log.flush()
+    }
+}
+
+func wallClockMillis() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+}

@@ -1,0 +1,101 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import RealmMetricsCore
+
+/// What the sidecar remembers between runs: where each source stands and the whole metric state.
+public struct SidecarState: Codable, Sendable, Equatable {
+    public struct JournalPosition: Codable, Sendable, Equatable {
+        public var cursor: String?
+        public var pids: [String: Int]
+    }
+    public var version = 1
+    /// Wall-clock time of the flush this state belongs to (ms since the epoch).
+    public var savedAtMillis: Int64
+    public var journal: JournalPosition?
+    public var files: [FilePosition]
+    public var metrics: MetricSnapshot
+    /// The sidecar's own counts (lines read, matched, send errors, ...).
+    public var counts: [String: Int64]
+    /// What is followed and where metrics go, for `status`.
+    public var following: String
+    public var lastError: String?
+}
+
+/// The state file: `<dir>/state.json`, replaced atomically (temporary file, fsync, rename, fsync of the
+/// directory) so a crash leaves either the old or the new state, never a torn one.
+public struct StateFile: Sendable {
+    public let directory: String
+    public var path: String { directory + "/state.json" }
+
+    public init(directory: String) { self.directory = directory }
+
+    public struct Damaged: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The saved state, nil when there is none; throws ``Damaged`` when the file cannot be used.
+    public func load() throws -> SidecarState? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw Damaged(description: "\(path): cannot read: \(errnoText(errno))")
+        }
+        do {
+            let state = try JSONDecoder().decode(SidecarState.self, from: data)
+            guard state.version == 1 else { throw Damaged(description: "\(path): unknown state version \(state.version)") }
+            return state
+        } catch let error as Damaged {
+            throw error
+        } catch {
+            throw Damaged(description: "\(path): damaged (\(error))")
+        }
+    }
+
+    /// Renames a damaged file to `state.json.damaged-<time>` and returns the new path.
+    public func moveAside(now: Int64) -> String? {
+        let target = "\(path).damaged-\(now / 1000)"
+        return rename(path, target) == 0 ? target : nil
+    }
+
+    /// Writes `state` atomically. Creates the directory if needed.
+    public func save(_ state: SidecarState) throws(RealmMetricsError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data: Data
+        do { data = try encoder.encode(state) } catch { throw RealmMetricsError(.state, "cannot encode state: \(error)") }
+        if mkdir(directory, 0o750) != 0 && errno != EEXIST {
+            throw RealmMetricsError(.state, "\(directory): cannot create: \(errnoText(errno))")
+        }
+        let temp = "\(path).tmp"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw RealmMetricsError(.state, "\(temp): cannot write: \(errnoText(errno))") }
+        var ok = data.withUnsafeBytes { bytes -> Bool in
+            var offset = 0
+            while offset < bytes.count {
+                let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if n < 0 { if errno == EINTR { continue }; return false }
+                offset += n
+            }
+            return true
+        }
+        let writeErrno = errno
+        if ok && fsync(fd) != 0 { ok = false }
+        close(fd)
+        guard ok else {
+            let reason = errnoText(writeErrno == 0 ? errno : writeErrno)
+            unlink(temp)
+            throw RealmMetricsError(.state, "\(temp): cannot write: \(reason) (the previous state is kept)")
+        }
+        guard rename(temp, path) == 0 else {
+            let reason = errnoText(errno)
+            unlink(temp)
+            throw RealmMetricsError(.state, "\(path): cannot replace: \(reason) (the previous state is kept)")
+        }
+        let dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dirfd >= 0 {
+            fsync(dirfd)
+            close(dirfd)
+        }
+    }
+}

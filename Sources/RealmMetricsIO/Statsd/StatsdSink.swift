@@ -1,0 +1,87 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Sends statsd datagrams over UDP without ever blocking: a receiver that is down, refuses or drops
+/// packets only moves the error count.
+public final class StatsdSink {
+    public let host: String
+    public let port: UInt16
+    private var fd: Int32 = -1
+    private var address: sockaddr_storage = sockaddr_storage()
+    private var addressLength: socklen_t = 0
+    public private(set) var datagramsSent: Int64 = 0
+    public private(set) var bytesSent: Int64 = 0
+    public private(set) var sendErrors: Int64 = 0
+    public private(set) var lastError: String?
+
+    /// Parses `HOST:PORT` (`[v6]:PORT` for IPv6 literals).
+    public static func parse(_ target: String) -> (String, UInt16)? {
+        var host = Substring(target)
+        guard let colon = target.lastIndex(of: ":") else { return nil }
+        host = target[..<colon]
+        guard let port = UInt16(target[target.index(after: colon)...]), port > 0 else { return nil }
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+        guard !host.isEmpty else { return nil }
+        return (String(host), port)
+    }
+
+    public init(host: String, port: UInt16) {
+        self.host = host
+        self.port = port
+        _ = resolve()
+    }
+
+    deinit { if fd >= 0 { close(fd) } }
+
+    /// Resolves the address (`getaddrinfo`) and opens a non-blocking UDP socket.
+    private func resolve() -> Bool {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
+        hints.ai_family = AF_UNSPEC
+        var result: UnsafeMutablePointer<addrinfo>? = nil
+        let rc = getaddrinfo(host, String(port), &hints, &result)
+        guard rc == 0, let info = result else {
+            lastError = "cannot resolve \(host): \(String(cString: gai_strerror(rc)))"
+            return false
+        }
+        defer { freeaddrinfo(result) }
+        if fd >= 0 { close(fd) }
+        fd = socket(info.pointee.ai_family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else {
+            lastError = "socket: \(errnoText(errno))"
+            return false
+        }
+        addressLength = info.pointee.ai_addrlen
+        withUnsafeMutableBytes(of: &address) { dst in
+            dst.copyMemory(from: UnsafeRawBufferPointer(start: info.pointee.ai_addr, count: Int(info.pointee.ai_addrlen)))
+        }
+        return true
+    }
+
+    /// Sends each payload as one datagram; returns how many failed.
+    @discardableResult
+    public func send(_ datagrams: [[UInt8]]) -> Int {
+        if fd < 0 && !resolve() {
+            sendErrors += Int64(datagrams.count)
+            return datagrams.count
+        }
+        var failed = 0
+        for payload in datagrams {
+            let n = payload.withUnsafeBytes { bytes in
+                withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT), $0, addressLength) }
+                }
+            }
+            if n < 0 {
+                failed += 1
+                lastError = "send to \(host):\(port): \(errnoText(errno))"
+            } else {
+                datagramsSent += 1
+                bytesSent += Int64(n)
+            }
+        }
+        sendErrors += Int64(failed)
+        return failed
+    }
+}
