@@ -51,6 +51,8 @@ let package = Package(
         ),
         .testTarget(name: "RealmMetricsCoreTests", dependencies: ["RealmMetricsCore"]),
         .testTarget(name: "RealmMetricsIOTests", dependencies: ["RealmMetricsIO", "RealmMetricsCore"]),
+        // End-to-end: the built binary against a real journald, real files, real UDP and a real statsd server.
+        .testTarget(name: "RealmMetricsLiveTests", dependencies: ["RealmMetricsIO", "RealmMetricsCore", "realm-metrics"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -95,7 +95,7 @@ public final class LiveRunner {
             } catch {
                 throw noJournal("\(error)")
             }
-            if journalConfiguration.location == .local && !source.hasJournalFiles {
+            if !source.hasJournalFiles {
                 throw noJournal("no journal files under /run/log/journal or /var/log/journal, or no permission to read them")
             }
             _ = source.pollDescriptor()  // sets up change notification
@@ -141,6 +141,12 @@ public final class LiveRunner {
             sigaction(s, &action, nil)
         }
         signal(SIGPIPE, SIG_IGN)
+        // A parent may have started us with these blocked (the mask is inherited): unblock them, or
+        // SIGTERM would never stop the sidecar.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        for s in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&unblock, s) }
+        sigprocmask(SIG_UNBLOCK, &unblock, nil)
 
         log.write(startLine + "\n")
         log.flush()

@@ -1,0 +1,143 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes `lines` to a file and returns the replay summary of it.
+func expectedFor(_ lines: [String], in dir: TempDir, name: String, prefix: String = "realm.t") throws -> ([String: Int64], [String: Int64]) {
+    let path = dir.file(name)
+    try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    return try replaySummary(path, prefix: prefix)
+}
+
+/// One journal entry of an export-format fixture.
+struct ExportEntry {
+    var identifier: String
+    var pid: Int
+    var seconds: Int
+    var message: String
+}
+
+/// Builds a journal file with systemd-journal-remote from export-format entries.
+func makeJournalFile(_ entries: [ExportEntry], at path: String, boot: String = "0123456789abcdef0123456789abcdef") throws {
+    var text = ""
+    for (i, e) in entries.enumerated() {
+        let usec = UInt64(e.seconds) * 1_000_000 + UInt64(i)
+        text += "__REALTIME_TIMESTAMP=\(usec)\n__MONOTONIC_TIMESTAMP=\(usec)\n_BOOT_ID=\(boot)\n"
+        text += "SYSLOG_IDENTIFIER=\(e.identifier)\n_PID=\(e.pid)\nPRIORITY=6\nMESSAGE=\(e.message)\n\n"
+    }
+    try? FileManager.default.removeItem(atPath: path)
+    let (status, _, err) = try sh("/lib/systemd/systemd-journal-remote --output='\(path)' -", input: Data(text.utf8))
+    guard status == 0 else { throw TestFailure("systemd-journal-remote failed: \(err)") }
+}
+
+@Suite("Live: journal", .serialized)
+struct JournalFollowTests {
+    func runArgs(_ receiver: StatsdReceiver, _ dir: TempDir, _ extra: [String]) -> [String] {
+        ["run", "--statsd", "127.0.0.1:\(receiver.port)", "--flush-interval", "0.2", "--state-dir", dir.file("state"), "--prefix", "realm.t"] + extra
+    }
+
+    @Test("follows an identifier in a real journald: history rebuilds the gauges, later lines are counted, a restart resumes exactly")
+    func followIdentifier() throws {
+        try Journald.ensure()
+        let id = "rmtest-\(UUID().uuidString.prefix(8))"
+        let dir = TempDir()
+        let lines = try sampleLines()
+        let writer = try JournalWriter(identifier: id)
+        defer { writer.close() }
+        writer.write(Array(lines[0..<20]))
+        #expect(waitUntil(10) { journalCount(id) >= 20 })
+
+        let receiver = try StatsdReceiver()
+        defer { receiver.stop() }
+        let first = try Sidecar(runArgs(receiver, dir, ["--identifier", id]), stderrPath: dir.file("err1"))
+        try first.waitForStderr("rebuilt the gauges from 20 lines of history")
+        #expect(first.stderr.contains("following the local journal, identifiers \(id); sending statsd to 127.0.0.1:\(receiver.port) every 0.2 s as realm.t.*"))
+        // Sessions and connections open before the sidecar started are reported; past counts are not.
+        let (before, historyGauges) = try expectedFor(Array(lines[0..<20]), in: dir, name: "h.log")
+        #expect(historyGauges["realm.t.session.online"] == 2)
+        #expect(waitUntil(10) { receiver.lastGauges == historyGauges })
+        #expect(receiver.counterTotals.isEmpty)
+
+        writer.write(Array(lines[20..<40]))
+        let (upTo40, gauges40) = try expectedFor(Array(lines[0..<40]), in: dir, name: "m.log")
+        #expect(waitUntil(10) { receiver.counterTotals == difference(upTo40, before) && receiver.lastGauges == gauges40 },
+                "got \(receiver.counterTotals)")
+        #expect(first.terminate() == 0)
+        #expect(first.stderr.contains("stopped after a final flush"))
+
+        // Written while the sidecar is stopped.
+        writer.write(Array(lines[40...]))
+        #expect(waitUntil(10) { journalCount(id) >= lines.count })
+        let second = try Sidecar(runArgs(receiver, dir, ["--identifier", id]), stderrPath: dir.file("err2"))
+        let (all, finalGauges) = try expectedFor(lines, in: dir, name: "a.log")
+        #expect(waitUntil(10) { receiver.counterTotals == difference(all, before) && receiver.lastGauges == finalGauges },
+                "got \(receiver.counterTotals) want \(difference(all, before))")
+        #expect(!second.stderr.contains("rebuilt the gauges"))
+        #expect(second.terminate() == 0)
+    }
+
+    @Test("a new _PID for the same identifier is a new worker life, even without a start banner")
+    func pidChange() throws {
+        let dir = TempDir()
+        let id = "rm-pid"
+        var entries: [ExportEntry] = [
+            .init(identifier: id, pid: 100, seconds: 1000, message: "Realm sync server started ([realm-core-5.23.8], [realm-sync-4.9.5])"),
+        ]
+        for c in 1...3 {
+            entries.append(.init(identifier: id, pid: 100, seconds: 1001, message: "HTTP Connection[\(c)]: Connection from 10.0.0.1:\(5000 + c)"))
+            entries.append(.init(identifier: id, pid: 100, seconds: 1001, message: "Sync Connection[\(c)]: Session[1]: Session initiated"))
+        }
+        // The worker crashed (no line) and a new process took over.
+        entries.append(.init(identifier: id, pid: 200, seconds: 1002, message: "HTTP Connection[1]: Connection from 10.0.0.2:6000"))
+        entries.append(.init(identifier: id, pid: 200, seconds: 1002, message: "Sync Connection[1]: Session[4]: Session initiated"))
+        entries.append(.init(identifier: id, pid: 200, seconds: 1002, message: "Sync Connection[1]: Session[4]: Session terminated"))
+        try makeJournalFile(entries, at: dir.file("w.journal"))
+
+        let receiver = try StatsdReceiver()
+        defer { receiver.stop() }
+        let sidecar = try Sidecar(runArgs(receiver, dir, ["--journal-file", dir.file("w.journal"), "--identifier", id]), stderrPath: dir.file("err"))
+        try sidecar.waitForStderr("rebuilt the gauges from 10 lines")
+        #expect(waitUntil(10) { receiver.lastGauges["realm.t.connection.online"] != nil })
+        #expect(receiver.lastGauges["realm.t.connection.online"] == 1)
+        #expect(receiver.lastGauges["realm.t.session.online"] == 0)
+        #expect(sidecar.terminate() == 0)
+        let state = try String(contentsOfFile: dir.file("state/state.json"), encoding: .utf8)
+        #expect(state.contains("\"ident:rm-pid\":200"))
+        #expect(state.contains("\"lives\":2"))
+    }
+
+    @Test("a saved cursor that no longer exists: resume after its time, say so, count the gap")
+    func vanishedCursor() throws {
+        let dir = TempDir()
+        let id = "rm-gap"
+        let older = (0..<5).map { ExportEntry(identifier: id, pid: 7, seconds: 2000 + $0, message: "HTTP Connection[\($0 + 1)]: Connection from 10.0.0.1:1") }
+        try makeJournalFile(older, at: dir.file("old.journal"), boot: "11111111111111111111111111111111")
+        let receiver = try StatsdReceiver()
+        defer { receiver.stop() }
+        let first = try Sidecar(runArgs(receiver, dir, ["--journal-file", dir.file("old.journal"), "--identifier", id]), stderrPath: dir.file("err1"))
+        try first.waitForStderr("rebuilt the gauges from 5 lines")
+        #expect(first.terminate() == 0)
+
+        // The old file was vacuumed; the journal now holds entries from a time that overlaps the old ones.
+        let newer = (0..<10).map { ExportEntry(identifier: id, pid: 7, seconds: 2002 + $0, message: "HTTP Connection[\($0 + 10)]: Connection from 10.0.0.1:1") }
+        try makeJournalFile(newer, at: dir.file("new.journal"), boot: "22222222222222222222222222222222")
+        let second = try Sidecar(runArgs(receiver, dir, ["--journal-file", dir.file("new.journal"), "--identifier", id]), stderrPath: dir.file("err2"))
+        try second.waitForStderr("the saved position no longer exists")
+        // Entries at 2002..2004 s are not after the saved entry (2004 s): 7 remain.
+        #expect(waitUntil(10) { receiver.counterTotals["realm.t.connection.started"] == 7 }, "got \(receiver.counterTotals)")
+        #expect(second.terminate() == 0)
+        let state = try String(contentsOfFile: dir.file("state/state.json"), encoding: .utf8)
+        #expect(state.contains("\"journal_gaps\":1"))
+    }
+
+    @Test("a journal that cannot be read is a clear error")
+    func noJournal() throws {
+        let dir = TempDir()
+        try FileManager.default.createDirectory(atPath: dir.file("empty"), withIntermediateDirectories: true)
+        let (status, _, err) = try sh("'\(Repo.binary)' run --journal-directory '\(dir.file("empty"))' --state-dir '\(dir.file("s"))' --statsd 127.0.0.1:9")
+        #expect(status == 1)
+        #expect(err.contains("error [source]: cannot read the journal"), "\(err)")
+    }
+}

@@ -1,0 +1,227 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The repository root and the binary under test.
+enum Repo {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var binary: String {
+        ProcessInfo.processInfo.environment["REALM_METRICS_BIN"] ?? root.appendingPathComponent(".build/debug/realm-metrics").path
+    }
+    static func sample(_ name: String) -> String { root.appendingPathComponent("patterns/\(name)").path }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+/// A fresh temporary directory, removed when dropped.
+final class TempDir: @unchecked Sendable {
+    let path = NSTemporaryDirectory() + "rm-live-\(UUID().uuidString)"
+    init() { try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+    func file(_ name: String) -> String { path + "/" + name }
+}
+
+/// Polls `condition` every 20 ms until it holds or `seconds` pass.
+func waitUntil(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+    let end = Date().addingTimeInterval(seconds)
+    while Date() < end {
+        if condition() { return true }
+        usleep(20_000)
+    }
+    return condition()
+}
+
+/// Runs a command to completion; returns (exit status, stdout, stderr).
+@discardableResult
+func sh(_ command: String, input: Data? = nil) throws -> (Int32, String, String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/bash")
+    p.arguments = ["-c", command]
+    let out = Pipe(), err = Pipe(), inp = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = inp
+    try p.run()
+    if let input { inp.fileHandleForWriting.write(input) }
+    inp.fileHandleForWriting.closeFile()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+/// A journald for the tests: the running one, or one started here (root only, as .ci/run does).
+enum Journald {
+    static func ensure() throws {
+        if (try? sh("systemd-cat -t realm-metrics-probe true").0) == 0 { return }
+        guard getuid() == 0 else { throw TestFailure("no journald running and not root: run `make test` (it starts one)") }
+        try sh("bash \(Repo.root.appendingPathComponent("scripts/start-journald.sh").path)")
+        guard waitUntil(5, { (try? sh("systemd-cat -t realm-metrics-probe true").0) == 0 }) else {
+            throw TestFailure("journald did not start")
+        }
+    }
+}
+
+/// A UDP socket on 127.0.0.1 that keeps every statsd line it receives.
+final class StatsdReceiver: @unchecked Sendable {
+    let fd: Int32
+    let port: UInt16
+    private let lock = NSLock()
+    private var received: [String] = []
+    private var thread: Thread?
+
+    init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        self.fd = fd
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        guard rc == 0 else { throw TestFailure("bind failed") }
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        withUnsafeMutablePointer(to: &addr) { _ = $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        port = UInt16(bigEndian: addr.sin_port)
+        var tv = timeval(tv_sec: 0, tv_usec: 100_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        let t = Thread { [unowned self] in self.loop() }
+        thread = t
+        t.start()
+    }
+
+    private var stopped = false
+    private func loop() {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            lock.lock(); let stop = stopped; lock.unlock()
+            if stop { return }
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n > 0 {
+                let lines = String(decoding: buffer[0..<n], as: UTF8.self).split(separator: "\n").map(String.init)
+                lock.lock(); received += lines; lock.unlock()
+            }
+        }
+    }
+
+    func stop() {
+        lock.lock(); stopped = true; lock.unlock()
+        usleep(150_000)
+        close(fd)
+    }
+
+    var lines: [String] { lock.lock(); defer { lock.unlock() }; return received }
+
+    /// Sum of every counter delta received, by full name.
+    var counterTotals: [String: Int64] {
+        var out: [String: Int64] = [:]
+        for line in lines where line.hasSuffix("|c") {
+            let parts = line.dropLast(2).split(separator: ":")
+            if parts.count == 2, let v = Int64(parts[1]) { out[String(parts[0]), default: 0] += v }
+        }
+        return out
+    }
+
+    /// The last value received for each gauge.
+    var lastGauges: [String: Int64] {
+        var out: [String: Int64] = [:]
+        for line in lines where line.hasSuffix("|g") {
+            let parts = line.dropLast(2).split(separator: ":")
+            if parts.count == 2, let v = Int64(parts[1]) { out[String(parts[0])] = v }
+        }
+        return out
+    }
+}
+
+/// The sidecar as a child process, stderr kept in a file.
+final class Sidecar {
+    let process = Process()
+    let stderrPath: String
+
+    init(_ arguments: [String], stderrPath: String) throws {
+        self.stderrPath = stderrPath
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: Repo.binary)
+        process.arguments = arguments
+        process.standardError = FileHandle(forWritingAtPath: stderrPath)
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
+    func waitForStderr(_ text: String, seconds: Double = 20) throws {
+        guard waitUntil(seconds, { stderr.contains(text) }) else {
+            throw TestFailure("sidecar did not say '\(text)' within \(seconds) s; stderr:\n\(stderr)")
+        }
+    }
+
+    /// SIGTERM and wait; returns the exit status.
+    @discardableResult
+    func terminate() -> Int32 {
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    func sigkill() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    func signal(_ s: Int32) { kill(process.processIdentifier, s) }
+}
+
+/// `replay --summary` of a log, parsed: (counters, gauges) by full name.
+func replaySummary(_ logPath: String, patterns: String = "realm-sync-worker", prefix: String) throws -> ([String: Int64], [String: Int64]) {
+    let (status, out, err) = try sh("'\(Repo.binary)' replay -q --patterns \(patterns) --prefix \(prefix) --summary '\(logPath)'")
+    guard status == 0 else { throw TestFailure("replay failed: \(err)") }
+    return try parseSummary(out)
+}
+
+func parseSummary(_ json: String) throws -> ([String: Int64], [String: Int64]) {
+    let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: [String: Int64]]
+    return (object?["counters"] ?? [:], object?["gauges"] ?? [:])
+}
+
+/// A process writing to the journal with one identifier and one _PID for its whole life.
+final class JournalWriter {
+    let process = Process()
+    let input = Pipe()
+
+    init(identifier: String) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-cat")
+        process.arguments = ["-t", identifier]
+        process.standardInput = input
+        try process.run()
+    }
+
+    func write(_ lines: [String]) {
+        input.fileHandleForWriting.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+    }
+
+    func close() {
+        input.fileHandleForWriting.closeFile()
+        process.waitUntilExit()
+    }
+}
+
+/// How many journal entries an identifier has (as journalctl sees them).
+func journalCount(_ identifier: String) -> Int {
+    (try? sh("journalctl -t '\(identifier)' -o cat --no-pager | wc -l").1.trimmingCharacters(in: .whitespacesAndNewlines)).flatMap { Int($0) } ?? 0
+}
+
+func sampleLines(_ name: String = "realm-sync-worker.sample.log") throws -> [String] {
+    try String(contentsOfFile: Repo.sample(name), encoding: .utf8).split(separator: "\n").map(String.init)
+}
+
+/// Counter totals of `all` minus those of `before` (what happened after a point).
+func difference(_ all: [String: Int64], _ before: [String: Int64]) -> [String: Int64] {
+    var out: [String: Int64] = [:]
+    for (k, v) in all where v - (before[k] ?? 0) != 0 { out[k] = v - (before[k] ?? 0) }
+    return out
+}
