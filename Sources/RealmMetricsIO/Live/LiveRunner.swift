@@ -57,6 +57,8 @@ public final class LiveRunner {
     var flushes: Int64 = 0
     /// Set when the state file was missing or damaged: history is read silently first.
     let firstStart: Bool
+    /// The own counts of earlier runs (from the state file): counts are kept across restarts.
+    let earlierCounts: [String: Int64]
 
     public init(configuration: RunConfiguration, provider: PatternFileProvider = FilePatternProvider(), log: FDWriter = .standardError()) throws(RealmMetricsError) {
         guard MetricName.isValidPath(configuration.prefix) else {
@@ -83,6 +85,7 @@ public final class LiveRunner {
             log.flush()
         }
         firstStart = saved == nil
+        earlierCounts = saved?.counts ?? [:]
         if let saved { store.restore(saved.metrics) }
 
         if let journalConfiguration = configuration.journal {
@@ -298,6 +301,7 @@ public final class LiveRunner {
         out["datagrams_sent"] = sink.datagramsSent
         out["bytes_sent"] = sink.bytesSent
         out["flushes"] = flushes
+        for (k, v) in earlierCounts { out[k, default: 0] += v }
         return out
     }
 

@@ -1,0 +1,183 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func appendText(_ path: String, _ text: String) {
+    if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
+    let h = FileHandle(forWritingAtPath: path)!
+    h.seekToEndOfFile()
+    h.write(Data(text.utf8))
+    h.closeFile()
+}
+
+func stateCounts(_ dir: TempDir) -> [String: Int64] {
+    guard let data = FileManager.default.contents(atPath: dir.file("state/state.json")),
+          let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+          let counts = object["counts"] as? [String: Int64] else { return [:] }
+    return counts
+}
+
+@Suite("Live: files, faults and crashes", .serialized)
+struct FileFollowTests {
+    func fileArgs(_ port: UInt16, _ dir: TempDir, flush: String = "0.2", extra: [String] = []) -> [String] {
+        ["run", "--file", dir.file("w.log"), "--statsd", "127.0.0.1:\(port)", "--flush-interval", flush,
+         "--state-dir", dir.file("state"), "--prefix", "realm.t"] + extra
+    }
+
+    /// A realistic worker log of `count` lines (deterministic).
+    func workerLog(_ count: Int) throws -> [String] {
+        let (status, out, err) = try sh("python3 '\(Repo.root.appendingPathComponent("bench/gen-worker-log.py").path)' \(count)")
+        guard status == 0 else { throw TestFailure("generator failed: \(err)") }
+        return out.split(separator: "\n").map(String.init)
+    }
+
+    /// Starts a sidecar on an empty log and waits until its first checkpoint exists.
+    func startFresh(_ args: [String], _ dir: TempDir, _ name: String) throws -> Sidecar {
+        let s = try Sidecar(args, stderrPath: dir.file(name))
+        try s.waitForStderr("reporting from now on")
+        guard waitUntil(10, { FileManager.default.fileExists(atPath: dir.file("state/state.json")) }) else { throw TestFailure("no state written") }
+        return s
+    }
+
+    @Test("restarts with SIGTERM, rotation while running and while stopped: totals are exact")
+    func termLoopWithRotation() throws {
+        let dir = TempDir()
+        let lines = try workerLog(3000)
+        let receiver = try StatsdReceiver()
+        defer { receiver.stop() }
+        appendText(dir.file("w.log"), "")
+        var sidecar = try startFresh(fileArgs(receiver.port, dir), dir, "err0")
+        var written: [String] = []
+        var restarts = 0
+        for (i, chunk) in stride(from: 0, to: lines.count, by: 150).enumerated() {
+            let part = Array(lines[chunk..<min(chunk + 150, lines.count)])
+            appendText(dir.file("w.log"), part.joined(separator: "\n") + "\n")
+            written += part
+            usleep(60_000)
+            if i == 6 {
+                // logrotate's default: rename and create, while the sidecar runs.
+                try FileManager.default.moveItem(atPath: dir.file("w.log"), toPath: dir.file("w.log.1"))
+                appendText(dir.file("w.log"), "")
+            }
+            if i % 4 == 3 {
+                #expect(sidecar.terminate() == 0)
+                restarts += 1
+                if i == 11 {
+                    // Rotated while stopped, with lines the sidecar has not read yet.
+                    appendText(dir.file("w.log"), "2020-05-05T13:00:00.000: HTTP Connection[900]: Connection from 10.9.9.9:1\n")
+                    written.append("2020-05-05T13:00:00.000: HTTP Connection[900]: Connection from 10.9.9.9:1")
+                    try? FileManager.default.removeItem(atPath: dir.file("w.log.2"))
+                    try FileManager.default.moveItem(atPath: dir.file("w.log"), toPath: dir.file("w.log.2"))
+                    appendText(dir.file("w.log"), "")
+                }
+                sidecar = try Sidecar(fileArgs(receiver.port, dir), stderrPath: dir.file("err\(restarts)"))
+            }
+        }
+        let (counters, gauges) = try expectedFor(written, in: dir, name: "expected.log")
+        #expect(waitUntil(20) { receiver.counterTotals == counters && receiver.lastGauges == gauges },
+                "received \(receiver.counterTotals)\nexpected \(counters)\ngauges \(receiver.lastGauges) vs \(gauges)")
+        #expect(sidecar.terminate() == 0)
+        #expect(restarts >= 4)
+        #expect((stateCounts(dir)["file_rotations"] ?? 0) >= 1)
+    }
+
+    @Test("SIGKILL at random moments while lines keep coming: totals within one flush interval, gauges exact")
+    func killLoop() throws {
+        let dir = TempDir()
+        let lines = try workerLog(4000)
+        let receiver = try StatsdReceiver()
+        defer { receiver.stop() }
+        appendText(dir.file("w.log"), "")
+        var sidecar = try startFresh(fileArgs(receiver.port, dir), dir, "err0")
+        var generator = SystemRandomNumberGenerator()
+        var kills = 0
+        var nextKill = Date().addingTimeInterval(Double.random(in: 0.1...0.5, using: &generator))
+        let chunk = 100
+        for start in stride(from: 0, to: lines.count, by: chunk) {
+            appendText(dir.file("w.log"), lines[start..<min(start + chunk, lines.count)].joined(separator: "\n") + "\n")
+            usleep(40_000)
+            if Date() >= nextKill {
+                sidecar.sigkill()
+                kills += 1
+                sidecar = try Sidecar(fileArgs(receiver.port, dir), stderrPath: dir.file("err\(kills)"))
+                nextKill = Date().addingTimeInterval(Double.random(in: 0.1...0.5, using: &generator))
+            }
+        }
+        let (counters, gauges) = try expectedFor(lines, in: dir, name: "expected.log")
+        _ = waitUntil(20) { receiver.counterTotals == counters && receiver.lastGauges == gauges }
+        #expect(sidecar.terminate() == 0)
+        // One flush interval (0.2 s) of this feed is 0.2 / 0.04 × 100 = 500 lines; the counts of the
+        // busiest 500-line stretch bound what one lost or repeated interval could change.
+        let expectedEvents = counters.values.reduce(0, +)
+        let received = receiver.counterTotals
+        var difference: Int64 = 0
+        for key in Set(counters.keys).union(received.keys) where !key.contains("bytes") {
+            difference += abs((received[key] ?? 0) - (counters[key] ?? 0))
+        }
+        let eventLines = counters.filter { !$0.key.contains("bytes") }.values.reduce(0, +)
+        let perInterval = Int64(Double(eventLines) * 500.0 / Double(lines.count)) + 1
+        #expect(kills >= 3)
+        #expect(difference <= perInterval, "after \(kills) kills: counter difference \(difference) > \(perInterval) (expected total \(expectedEvents))")
+        #expect(receiver.lastGauges == gauges)
+        print("kill loop: \(kills) SIGKILLs, counter difference \(difference) events (bound \(perInterval))")
+    }
+
+    @Test("a statsd receiver that is absent or unresolvable never stops the sidecar")
+    func receiverAbsent() throws {
+        let dir = TempDir()
+        appendText(dir.file("w.log"), "")
+        // Nothing listens on port 9 (discard) here; the second host cannot be resolved.
+        for (i, target) in ["127.0.0.1:9", "no-such-host.invalid:8125"].enumerated() {
+            let args = ["run", "--file", dir.file("w.log"), "--statsd", target, "--flush-interval", "0.1", "--state-dir", dir.file("state\(i)"), "--prefix", "realm.t"]
+            let s = try Sidecar(args, stderrPath: dir.file("err\(i)"))
+            try s.waitForStderr("reporting from now on")
+            appendText(dir.file("w.log"), try sampleLines().joined(separator: "\n") + "\n")
+            #expect(waitUntil(10) {
+                let data = FileManager.default.contents(atPath: dir.file("state\(i)/state.json"))
+                let counts = (data.flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any])?["counts"] as? [String: Int64]
+                return (counts?["flushes"] ?? 0) >= 3 && (counts?["lines_matched"] ?? 0) >= 55
+            })
+            #expect(s.terminate() == 0)
+            if i == 1 {
+                let state = try String(contentsOfFile: dir.file("state1/state.json"), encoding: .utf8)
+                #expect(state.contains("\"lastError\":\"cannot resolve no-such-host.invalid"))
+            }
+        }
+    }
+
+    @Test("SIGHUP reloads the pattern files, keeps the old ones when the new ones are broken, keeps metric state")
+    func reload() throws {
+        let dir = TempDir()
+        let patterns = dir.file("custom.yaml")
+        func writePatterns(_ counter: String) throws {
+            try """
+                rules:
+                  - name: hello
+                    match: '^hello (?<who>\\w+)'
+                    actions: [{count: \(counter)}, {open: greeted, key: '{who}'}]
+                """.write(toFile: patterns, atomically: true, encoding: .utf8)
+        }
+        try writePatterns("greetings")
+        appendText(dir.file("w.log"), "")
+        let receiver = try StatsdReceiver()
+        defer { receiver.stop() }
+        let s = try startFresh(fileArgs(receiver.port, dir, extra: ["--patterns", patterns]), dir, "err")
+        appendText(dir.file("w.log"), "hello ann\n")
+        #expect(waitUntil(10) { receiver.counterTotals["realm.t.greetings"] == 1 })
+
+        try "rules: [".write(toFile: patterns, atomically: true, encoding: .utf8)
+        s.signal(SIGHUP)
+        try s.waitForStderr("reload refused, keeping the pattern files in use: \(patterns):")
+        appendText(dir.file("w.log"), "hello bob\n")
+        #expect(waitUntil(10) { receiver.counterTotals["realm.t.greetings"] == 2 })
+
+        try writePatterns("salutes")
+        s.signal(SIGHUP)
+        try s.waitForStderr("reloaded pattern files")
+        appendText(dir.file("w.log"), "hello cid\n")
+        #expect(waitUntil(10) { receiver.counterTotals["realm.t.salutes"] == 1 && receiver.lastGauges["realm.t.greeted"] == 3 })
+        #expect(s.terminate() == 0)
+    }
+}
