@@ -4,13 +4,21 @@ RELEASE_BIN := .build/release/realm-metrics
 DEBUG_BIN := .build/debug/realm-metrics
 FORMATS := realm-sync-worker ros1 ros2
 
-.PHONY: all deps build build-debug run test test-swift test-cli check-patterns golden-check golden-record clean
+.PHONY: all deps deps-test services build build-debug run test test-swift test-cli check-patterns golden-check golden-record clean
 
 all: build
 
 ## deps: install the missing system packages (libpcre2-dev, libsystemd-dev, pkg-config)
 deps:
 	@scripts/install-deps.sh
+
+## deps-test: also the packages the tests use (journald, systemd-journal-remote, collectd)
+deps-test:
+	@scripts/install-deps.sh --test
+
+## services: start what the tests talk to (a journald when none runs)
+services: deps-test
+	@scripts/start-journald.sh
 
 ## build: release binary at .build/release/realm-metrics
 build: deps
@@ -19,12 +27,13 @@ build: deps
 build-debug: deps
 	$(SWIFT) build
 
-## run: the main job on its defaults (replay of the bundled realm-sync-worker sample to stdout)
+## run: the main job on its defaults: follow the local journal for realm-object-server.service and
+## realm-sync.service, send statsd to localhost:8125, state in /var/lib/realm-metrics
 run: build
-	$(RELEASE_BIN) replay patterns/realm-sync-worker.sample.log
+	$(RELEASE_BIN) run
 
 ## test: unit, golden and command-line tests
-test: deps test-swift test-cli
+test: deps services test-swift test-cli
 
 test-swift: build-debug
 	$(SWIFT) test

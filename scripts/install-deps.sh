@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Installs the system packages realm-metrics needs to build and test, only those that are missing.
+# Installs the system packages realm-metrics needs, only those that are missing.
+#   install-deps.sh          build: pkg-config, libpcre2-dev, libsystemd-dev
+#   install-deps.sh --test   also what the tests use: systemd (journald), systemd-journal-remote,
+#                            collectd-core (a real statsd server), python3
 # libsystemd-dev is pinned to the installed libsystemd0 when that version is available, so the
 # install does not upgrade systemd itself.
 set -euo pipefail
 want=(pkg-config libpcre2-dev libsystemd-dev)
+if [ "${1:-}" = "--test" ]; then want+=(systemd systemd-journal-remote collectd-core python3); fi
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -19,10 +23,12 @@ apt-get update -q >/dev/null
 pkgs=()
 v=$(dpkg-query -W -f='${Version}' libsystemd0 2>/dev/null || true)
 for p in "${missing[@]}"; do
-  if [ "$p" = libsystemd-dev ] && [ -n "$v" ] && apt-cache madison libsystemd-dev | grep -qF " $v "; then
+  if [ "$p" = collectd-core ]; then
+    pkgs+=("$p")
+  elif { [ "$p" = libsystemd-dev ] || [ "$p" = systemd-journal-remote ]; } && [ -n "$v" ] && apt-cache madison libsystemd-dev | grep -qF " $v "; then
     pkgs+=("libsystemd-dev=$v")
   else
     pkgs+=("$p")
   fi
 done
-apt-get install -y -q "${pkgs[@]}" >/dev/null
+apt-get install -y -q --no-install-recommends "${pkgs[@]}" >/dev/null

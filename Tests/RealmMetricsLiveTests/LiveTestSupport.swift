@@ -174,6 +174,14 @@ final class Sidecar {
     }
 
     func signal(_ s: Int32) { kill(process.processIdentifier, s) }
+
+    /// A test that failed half way must not leave a sidecar behind.
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
 }
 
 /// `replay --summary` of a log, parsed: (counters, gauges) by full name.

@@ -254,15 +254,22 @@ public final class LiveRunner {
         chain.process(start, length, worker: workerID(worker))
     }
 
-    /// Sends the interval's counter deltas and every gauge, then checkpoints.
+    /// Sends the interval's counter deltas and every gauge, and checkpoints: the state is written to a
+    /// temporary file first, the datagrams sent, then the file renamed into place, so a crash can at
+    /// most repeat or miss one interval, and only in the instant between send and rename.
     func flush() {
         let samples = store.flush()
-        sink.send(encoder.datagrams(samples, maxBytes: configuration.maxPacketBytes))
         flushes += 1
-        checkpoint()
+        let prepared = prepareCheckpoint()
+        sink.send(encoder.datagrams(samples, maxBytes: configuration.maxPacketBytes))
+        if let prepared { commit(prepared) }
     }
 
     func checkpoint() {
+        if let prepared = prepareCheckpoint() { commit(prepared) }
+    }
+
+    private func prepareCheckpoint() -> StateFile.Prepared? {
         let state = SidecarState(
             savedAtMillis: wallClockMillis(),
             journal: journal.map { SidecarState.JournalPosition(cursor: $0.cursor, pids: $0.pids) },
@@ -272,19 +279,32 @@ public final class LiveRunner {
             following: startLine,
             lastError: [journal?.lastError, tailer?.lastError, sink.lastError, lastStateError].compactMap { $0 }.last)
         do {
-            try stateFile.save(state)
+            return try stateFile.prepare(state)
+        } catch {
+            stateFailed(error)
+            return nil
+        }
+    }
+
+    private func commit(_ prepared: StateFile.Prepared) {
+        do {
+            try prepared.commit()
             if lastStateError != nil {
                 log.write("realm-metrics: the state file is written again\n")
                 log.flush()
             }
             lastStateError = nil
         } catch {
-            if lastStateError != error.message {
-                log.write("realm-metrics: cannot save state: \(error.message); still running and counting\n")
-                log.flush()
-            }
-            lastStateError = error.message
+            stateFailed(error)
         }
+    }
+
+    private func stateFailed(_ error: RealmMetricsError) {
+        if lastStateError != error.message {
+            log.write("realm-metrics: cannot save state: \(error.message); still running and counting\n")
+            log.flush()
+        }
+        lastStateError = error.message
     }
 
     /// The sidecar's own counts.

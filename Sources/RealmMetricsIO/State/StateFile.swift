@@ -60,6 +60,33 @@ public struct StateFile: Sendable {
 
     /// Writes `state` atomically. Creates the directory if needed.
     public func save(_ state: SidecarState) throws(RealmMetricsError) {
+        try prepare(state).commit()
+    }
+
+    /// A state written and synced to a temporary file, not yet in place.
+    public struct Prepared {
+        let temp: String
+        let file: StateFile
+
+        /// Renames the temporary file over the state file and syncs the directory.
+        public func commit() throws(RealmMetricsError) {
+            guard rename(temp, file.path) == 0 else {
+                let reason = errnoText(errno)
+                unlink(temp)
+                throw RealmMetricsError(.state, "\(file.path): cannot replace: \(reason) (the previous state is kept)")
+            }
+            let dirfd = open(file.directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if dirfd >= 0 {
+                fsync(dirfd)
+                close(dirfd)
+            }
+        }
+    }
+
+    /// Encodes `state` and writes it to a synced temporary file; ``Prepared/commit()`` puts it in place.
+    /// Splitting the two lets the slow part happen before metrics are sent, so a crash between sending
+    /// and saving has only a rename to miss.
+    public func prepare(_ state: SidecarState) throws(RealmMetricsError) -> Prepared {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let data: Data
@@ -70,32 +97,29 @@ public struct StateFile: Sendable {
         let temp = "\(path).tmp"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw RealmMetricsError(.state, "\(temp): cannot write: \(errnoText(errno))") }
+        var writeErrno: Int32 = 0
         var ok = data.withUnsafeBytes { bytes -> Bool in
             var offset = 0
             while offset < bytes.count {
                 let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                if n < 0 { if errno == EINTR { continue }; return false }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    writeErrno = errno
+                    return false
+                }
                 offset += n
             }
             return true
         }
-        let writeErrno = errno
-        if ok && fsync(fd) != 0 { ok = false }
+        if ok && fsync(fd) != 0 {
+            writeErrno = errno
+            ok = false
+        }
         close(fd)
         guard ok else {
-            let reason = errnoText(writeErrno == 0 ? errno : writeErrno)
             unlink(temp)
-            throw RealmMetricsError(.state, "\(temp): cannot write: \(reason) (the previous state is kept)")
+            throw RealmMetricsError(.state, "\(temp): cannot write: \(errnoText(writeErrno)) (the previous state is kept)")
         }
-        guard rename(temp, path) == 0 else {
-            let reason = errnoText(errno)
-            unlink(temp)
-            throw RealmMetricsError(.state, "\(path): cannot replace: \(reason) (the previous state is kept)")
-        }
-        let dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dirfd >= 0 {
-            fsync(dirfd)
-            close(dirfd)
-        }
+        return Prepared(temp: temp, file: self)
     }
 }
