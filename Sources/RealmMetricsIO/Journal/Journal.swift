@@ -134,6 +134,18 @@ public final class Journal {
         return UnsafeRawBufferPointer(start: data + skip, count: length - skip)
     }
 
+    /// Calls `body` with every field of the current entry as `FIELD=value` bytes, in one pass
+    /// (`sd_journal_restart_data`, then `sd_journal_enumerate_available_data` until it returns 0). The
+    /// bytes are valid only during the call.
+    public func forEachField(_ body: (UnsafeRawBufferPointer) -> Void) {
+        sd_journal_restart_data(handle)
+        var data: UnsafeRawPointer? = nil
+        var length = 0
+        while sd_journal_enumerate_available_data(handle, &data, &length) > 0 {
+            if let data { body(UnsafeRawBufferPointer(start: data, count: length)) }
+        }
+    }
+
     /// The file descriptor to poll for changes (`sd_journal_get_fd`).
     public func fileDescriptor() throws(JournalError) -> Int32 {
         let fd = sd_journal_get_fd(handle)

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import RealmMetricsCore
 
 /// Follows the journal for some units and identifiers, remembering where it stands.
@@ -48,8 +51,18 @@ public final class JournalSource {
 
     public let configuration: Configuration
     private var journal: Journal?
-    /// Cursor of the last entry read.
-    public private(set) var cursor: String?
+    /// Cursor of the last entry read (fetched from the journal only when asked for: making one costs a
+    /// formatted string per entry).
+    public var cursor: String? {
+        if positionMoved, let journal, let current = try? journal.cursor() {
+            savedCursor = current
+            positionMoved = false
+        }
+        return savedCursor
+    }
+    private var savedCursor: String?
+    /// The journal moved past `savedCursor` since it was last fetched.
+    private var positionMoved = false
     /// Worker → last `_PID` seen.
     public private(set) var pids: [String: Int]
     public private(set) var entriesRead: Int64 = 0
@@ -63,18 +76,20 @@ public final class JournalSource {
 
     public init(configuration: Configuration, cursor: String? = nil, pids: [String: Int] = [:], report: @escaping (String) -> Void) {
         self.configuration = configuration
-        self.cursor = cursor
+        self.savedCursor = cursor
         self.pids = pids
         self.report = report
     }
 
     /// Opens the journal and positions after the saved cursor, or at the head when there is none.
     public func open() throws(JournalError) {
+        let cursor = self.cursor
         let j = try Journal(configuration.location)
         for unit in configuration.units { try j.addMatch(field: "_SYSTEMD_UNIT", value: unit) }
         for identifier in configuration.identifiers { try j.addMatch(field: "SYSLOG_IDENTIFIER", value: identifier) }
         journal = j
         currentPending = false
+        positionMoved = false
         guard let cursor else {
             try j.seekHead()
             return
@@ -93,6 +108,7 @@ public final class JournalSource {
             try j.seekHead()
         }
         currentPending = try j.next()
+        positionMoved = false
     }
 
     /// Whether journal files could be found at all.
@@ -105,6 +121,13 @@ public final class JournalSource {
     /// removed files.
     public func acknowledgeWakeup() {
         do { _ = try journal?.process() } catch { fail(error) }
+    }
+
+    @inline(__always)
+    static func value(_ field: UnsafeRawBufferPointer, _ name: StaticString) -> UnsafeRawBufferPointer? {
+        let n = name.utf8CodeUnitCount
+        guard field.count >= n, memcmp(field.baseAddress!, name.utf8Start, n) == 0 else { return nil }
+        return UnsafeRawBufferPointer(rebasing: field[n...])
     }
 
     /// Hands on up to `limit` new entries; returns how many. Errors reopen the journal.
@@ -122,14 +145,25 @@ public final class JournalSource {
                 } else if try !journal.next() {
                     break
                 }
-                guard let message = journal.field("MESSAGE") else {
-                    cursor = try journal.cursor()
-                    continue
+                // One pass over the entry's fields instead of one lookup per field.
+                var message: UnsafeRawBufferPointer? = nil
+                var unit: String? = nil
+                var identifier: String? = nil
+                var pid: Int? = nil
+                journal.forEachField { field in
+                    if let value = JournalSource.value(field, "MESSAGE=") {
+                        message = value
+                    } else if let value = JournalSource.value(field, "_PID=") {
+                        pid = Int(String(decoding: value, as: UTF8.self))
+                    } else if let value = JournalSource.value(field, "_SYSTEMD_UNIT=") {
+                        unit = String(decoding: value, as: UTF8.self)
+                    } else if let value = JournalSource.value(field, "SYSLOG_IDENTIFIER=") {
+                        identifier = String(decoding: value, as: UTF8.self)
+                    }
                 }
-                let unit = journal.field("_SYSTEMD_UNIT").map { String(decoding: $0, as: UTF8.self) }
-                let identifier = journal.field("SYSLOG_IDENTIFIER").map { String(decoding: $0, as: UTF8.self) }
+                positionMoved = true
+                guard let message else { continue }
                 let worker = unit.map { "unit:\($0)" } ?? identifier.map { "ident:\($0)" } ?? "journal"
-                let pid = journal.field("_PID").flatMap { Int(String(decoding: $0, as: UTF8.self)) }
                 var newProcess = false
                 if let pid {
                     if let last = pids[worker], last != pid { newProcess = true }
@@ -137,7 +171,6 @@ public final class JournalSource {
                 }
                 let time = (try? journal.realtimeMicroseconds()) ?? 0
                 body(Entry(message: message, worker: worker, pid: pid, newProcess: newProcess, realtimeMicroseconds: time))
-                cursor = try journal.cursor()
                 entriesRead += 1
                 count += 1
             }
@@ -148,6 +181,7 @@ public final class JournalSource {
     }
 
     private func fail(_ error: JournalError) {
+        _ = cursor  // keep the position of the last entry read before the handle goes
         errors += 1
         lastError = error.description
         report("journal: \(error); reopening")
