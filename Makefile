@@ -4,7 +4,7 @@ RELEASE_BIN := .build/release/realm-metrics
 DEBUG_BIN := .build/debug/realm-metrics
 FORMATS := realm-sync-worker ros1 ros2
 
-.PHONY: all deps deps-test services build build-debug run test test-swift test-cli check-patterns golden-check golden-record clean
+.PHONY: all deps deps-test services build build-debug run test test-package deb test-swift test-cli check-patterns golden-check golden-record clean
 
 all: build
 
@@ -33,13 +33,21 @@ run: build
 	$(RELEASE_BIN) run
 
 ## test: unit, golden and command-line tests
-test: deps services test-swift test-cli
+test: deps services test-swift test-cli test-package
 
 test-swift: build-debug
 	$(SWIFT) test
 
 test-cli: build-debug
 	@REALM_METRICS_BIN=$(DEBUG_BIN) bash Tests/CLI/cli-tests.sh
+
+## test-package: build the .deb, install it here, check it, remove it
+test-package: deps
+	@bash Tests/package/deb-test.sh
+
+## deb: dist/realm-metrics_<version>_<arch>.deb
+deb: deps
+	@bash scripts/build-deb.sh
 
 check-patterns: build-debug
 	$(DEBUG_BIN) check patterns/*.yaml patterns/examples/*.yaml

@@ -6,7 +6,7 @@
 # libsystemd-dev is pinned to the installed libsystemd0 when that version is available, so the
 # install does not upgrade systemd itself.
 set -euo pipefail
-want=(pkg-config libpcre2-dev libsystemd-dev)
+want=(pkg-config libpcre2-dev libsystemd-dev binutils)
 if [ "${1:-}" = "--test" ]; then want+=(systemd systemd-journal-remote collectd-core python3); fi
 missing=()
 for p in "${want[@]}"; do

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import RealmMetricsCore
 
 /// A clear, coded error for the command line.
@@ -12,6 +13,7 @@ public struct RealmMetricsError: Error, CustomStringConvertible, Sendable {
         case check = "check"
         case state = "state"
         case source = "source"
+        case config = "config"
     }
     public let code: Code
     public let message: String
@@ -100,6 +102,18 @@ public struct ReplayJob {
         }
         output.flush()
         return ReplayReport(stats: pipeline.stats, truncatedLines: reader.truncatedLines, bytesRead: reader.bytesRead, seconds: seconds)
+    }
+}
+
+/// Reads and parses a `run` configuration file.
+public func loadConfigFile(_ path: String) throws(RealmMetricsError) -> ConfigFile {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw RealmMetricsError(.usage, "\(path): cannot read the configuration file: \(errnoText(errno))")
+    }
+    do {
+        return try ConfigFile.parse(String(decoding: data, as: UTF8.self), path: path)
+    } catch {
+        throw RealmMetricsError(.config, error.description)
     }
 }
 

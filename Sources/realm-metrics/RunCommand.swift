@@ -25,6 +25,9 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var patternOptions: PatternOptions
 
+    @Option(name: .long, help: ArgumentHelp("YAML file with any of these options (keys: patterns, prefix, unit, identifier, journal_directory, journal_file, file, statsd, flush_interval, state_dir, max_packet_size, max_line_bytes); options given here override it.", valueName: "file"))
+    var config: String?
+
     @Option(name: .long, help: ArgumentHelp("Follow journal entries of this systemd unit (repeatable).", valueName: "unit"))
     var unit: [String] = []
 
@@ -40,47 +43,62 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Follow the log files this glob names (repeatable; quote it for the shell).", valueName: "glob"))
     var file: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Where statsd listens.", valueName: "host:port"))
-    var statsd = "localhost:8125"
+    @Option(name: .long, help: ArgumentHelp("Where statsd listens (default: localhost:8125).", valueName: "host:port"))
+    var statsd: String?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds between flushes.", valueName: "seconds"))
-    var flushInterval: Double = 10
+    @Option(name: .long, help: ArgumentHelp("Seconds between flushes (default: 10).", valueName: "seconds"))
+    var flushInterval: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Directory for state.json.", valueName: "dir"))
-    var stateDir = "/var/lib/realm-metrics"
+    @Option(name: .long, help: ArgumentHelp("Directory for state.json (default: /var/lib/realm-metrics).", valueName: "dir"))
+    var stateDir: String?
 
-    @Option(name: .long, help: ArgumentHelp("Largest UDP payload to send.", valueName: "bytes"))
-    var maxPacketSize = 1432
+    @Option(name: .long, help: ArgumentHelp("Largest UDP payload to send (default: 1432).", valueName: "bytes"))
+    var maxPacketSize: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Longer lines are cut to this many bytes and counted.", valueName: "bytes"))
-    var maxLineBytes = 65536
+    @Option(name: .long, help: ArgumentHelp("Longer lines are cut to this many bytes and counted (default: 65536).", valueName: "bytes"))
+    var maxLineBytes: Int?
 
-    func validate() throws {
-        if StatsdSink.parse(statsd) == nil { throw ValidationError("--statsd: expected HOST:PORT, got '\(statsd)'") }
-        if !(flushInterval >= 0.1 && flushInterval <= 3600) { throw ValidationError("--flush-interval must be between 0.1 and 3600 seconds") }
-        if maxPacketSize < 64 || maxPacketSize > 65000 { throw ValidationError("--max-packet-size must be between 64 and 65000") }
-        if maxLineBytes < 64 { throw ValidationError("--max-line-bytes must be at least 64") }
-        if journalDirectory != nil && !journalFile.isEmpty { throw ValidationError("give --journal-directory or --journal-file, not both") }
-    }
-
-    func run() throws {
-        var configuration = RunConfiguration(prefix: patternOptions.resolvedPrefix)
-        configuration.patterns = patternOptions.patternReferences
-        configuration.files = file
-        let (host, port) = StatsdSink.parse(statsd)!
+    /// Command line over configuration file over defaults.
+    func resolved() throws -> RunConfiguration {
+        var file = ConfigFile()
+        if let config {
+            do { file = try loadConfigFile(config) } catch { throw fail(error) }
+        }
+        func pick<T>(_ cli: [T], _ fromFile: [T]?) -> [T] { cli.isEmpty ? (fromFile ?? []) : cli }
+        let patterns = pick(patternOptions.patterns, file.patterns)
+        let prefix = patternOptions.prefix ?? file.prefix ?? MetricName.defaultPrefix(hostname: currentHostname())
+        var configuration = RunConfiguration(prefix: prefix)
+        configuration.patterns = patterns.isEmpty ? ["realm-sync-worker"] : patterns
+        configuration.files = pick(self.file, file.file)
+        let target = statsd ?? file.statsd ?? "localhost:8125"
+        guard let (host, port) = StatsdSink.parse(target) else { throw ValidationError("statsd: expected HOST:PORT, got '\(target)'") }
         configuration.statsdHost = host
         configuration.statsdPort = port
-        configuration.flushInterval = flushInterval
-        configuration.stateDirectory = stateDir
-        configuration.maxPacketBytes = maxPacketSize
-        configuration.maxLineBytes = maxLineBytes
-        let location: Journal.Location = journalDirectory.map { .directory($0) } ?? (journalFile.isEmpty ? .local : .files(journalFile))
-        if !unit.isEmpty || !identifier.isEmpty || journalDirectory != nil || !journalFile.isEmpty {
-            configuration.journal = JournalSource.Configuration(location: location, units: unit, identifiers: identifier)
-        } else if file.isEmpty {
+        configuration.flushInterval = flushInterval ?? file.flushInterval ?? 10
+        configuration.stateDirectory = stateDir ?? file.stateDir ?? "/var/lib/realm-metrics"
+        configuration.maxPacketBytes = maxPacketSize ?? file.maxPacketSize ?? 1432
+        configuration.maxLineBytes = maxLineBytes ?? file.maxLineBytes ?? 65536
+        guard configuration.flushInterval >= 0.1 && configuration.flushInterval <= 3600 else { throw ValidationError("flush interval must be between 0.1 and 3600 seconds") }
+        guard (64...65000).contains(configuration.maxPacketBytes) else { throw ValidationError("max packet size must be between 64 and 65000") }
+        guard configuration.maxLineBytes >= 64 else { throw ValidationError("max line bytes must be at least 64") }
+
+        let units = pick(unit, file.unit)
+        let identifiers = pick(identifier, file.identifier)
+        let directory = journalDirectory ?? file.journalDirectory
+        let journalFiles = pick(journalFile, file.journalFile)
+        if directory != nil && !journalFiles.isEmpty { throw ValidationError("give a journal directory or journal files, not both") }
+        let location: Journal.Location = directory.map { .directory($0) } ?? (journalFiles.isEmpty ? .local : .files(journalFiles))
+        if !units.isEmpty || !identifiers.isEmpty || directory != nil || !journalFiles.isEmpty {
+            configuration.journal = JournalSource.Configuration(location: location, units: units, identifiers: identifiers)
+        } else if configuration.files.isEmpty {
             configuration.journal = JournalSource.Configuration(location: .local, units: RunConfiguration.defaultUnits)
             configuration.journalIsDefault = true
         }
+        return configuration
+    }
+
+    func run() throws {
+        let configuration = try resolved()
         do {
             let runner = try LiveRunner(configuration: configuration)
             runner.run()

@@ -47,5 +47,13 @@ expect "explain: ros1 client lines are ignored" 0 "ignored by 'own-sync-client'"
 expect "explain: envelope time is shown in UTC" 0 'time: 2018-01-13T20:09:36.227Z  \(= 2018-01-13T20:09:36.227Z\)' -- "$BIN" explain --patterns ros1 '2018-01-13T20:09:36.227Z - info: sync: HTTP Connection[4]: Connection from 127.0.0.1:40070'
 expect "explain: a header continuation line matches nothing" 0 'outcome: matched no rule' -- "$BIN" explain 'Authorization: Bearer abc.def.ghi'
 
+# run --config: the file's values are used, options on the command line win.
+printf 'prefix: from.config\nfile: ["%s/none-*.log"]\nflush_interval: 0.5\nstate_dir: %s/state\nstatsd: 127.0.0.1:9\n' "$tmp" "$tmp" > "$tmp/config.yaml"
+expect "run --config uses the file's values" 0 "following files $tmp/none-\*.log; sending statsd to 127.0.0.1:9 every 0.5 s as from.config" -- bash -c "timeout -s TERM 1 \"$BIN\" run --config $tmp/config.yaml; true"
+expect "run: command-line options override the configuration file" 0 "every 0.5 s as cli.prefix" -- bash -c "timeout -s TERM 1 \"$BIN\" run --config $tmp/config.yaml --prefix cli.prefix; true"
+printf 'statsd: a:1\nflush_intervl: 3\n' > "$tmp/bad-config.yaml"
+expect "run refuses an unknown configuration key, naming it" 1 "error \\[config\\]: .*bad-config.yaml:2:1: configuration: unknown key 'flush_intervl'" -- "$BIN" run --config "$tmp/bad-config.yaml"
+expect "run without any journal names the problem" 1 'cannot read the journal' -- "$BIN" run --journal-directory "$tmp/no-journal-here" --state-dir "$tmp/s2"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -29,7 +29,7 @@ struct GoldenSamplesTests {
         configuration.printStatsd = !summary
         let job = try ReplayJob(configuration: configuration, provider: FilePatternProvider(builtInDirectories: [Self.patternsDir.path]))
         let outPath = NSTemporaryDirectory() + "golden-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: outPath) }
         let fd = open(outPath, O_WRONLY)
         _ = try job.run(output: FDWriter(fd: fd))
@@ -67,7 +67,7 @@ struct GoldenSamplesTests {
         configuration.printStatsd = false
         let job = try ReplayJob(configuration: configuration, provider: FilePatternProvider(builtInDirectories: [Self.patternsDir.path]))
         let outPath = NSTemporaryDirectory() + "syslog-out-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
         defer { try? FileManager.default.removeItem(atPath: outPath) }
         let fd = open(outPath, O_WRONLY)
         let report = try job.run(output: FDWriter(fd: fd))

@@ -6,7 +6,7 @@ import Foundation
 struct LineReaderTests {
     func lines(_ data: [UInt8], maxLineBytes: Int = 65536, chunkBytes: Int = 1 << 20, partialAtEOF: Bool = true) throws -> ([[UInt8]], LineReader) {
         let path = NSTemporaryDirectory() + "linereader-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: path, contents: Data(data))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(data))
         defer { try? FileManager.default.removeItem(atPath: path) }
         let fd = open(path, O_RDONLY)
         defer { close(fd) }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Builds the Debian package, installs it into this machine, checks the installed program, pattern files
+# and systemd unit, and removes it again (keeping, then purging, the conffile).
+set -u
+cd "$(dirname "$0")/../.."
+pass=0; fail=0
+ok()  { pass=$((pass+1)); echo "ok    $1"; }
+bad() { fail=$((fail+1)); echo "FAIL  $1"; [ -n "${2:-}" ] && printf '      %s\n' "$2"; }
+check() { local name=$1; shift; local out; if out=$("$@" 2>&1); then ok "$name"; else bad "$name" "$(echo "$out" | tail -5)"; fi; }
+
+if dpkg -s realm-metrics >/dev/null 2>&1; then dpkg -P realm-metrics >/dev/null; fi
+deb=$(bash scripts/build-deb.sh 2>/tmp/realm-metrics-deb-build.log) || { echo "FAIL  build-deb: $(tail -5 /tmp/realm-metrics-deb-build.log)"; echo "package: 0 passed, 1 failed"; exit 1; }
+check "the package builds with dpkg-deb" test -f "$deb"
+check "control: Depends names libpcre2 and libsystemd" bash -c "dpkg-deb -f '$deb' Depends | grep -q libpcre2-8-0 && dpkg-deb -f '$deb' Depends | grep -q libsystemd0"
+check "the example configuration is a conffile" bash -c "dpkg-deb -I '$deb' conffiles | grep -qx /etc/realm-metrics/config.yaml"
+check "dpkg -i installs it" dpkg -i "$deb"
+check "realm-metrics --version runs from /usr/bin" bash -c "/usr/bin/realm-metrics --version | grep -qx '$(sed -n 's/.*realmMetricsVersion = "\(.*\)".*/\1/p' Sources/RealmMetricsIO/Version.swift)'"
+check "check passes on the installed pattern files" bash -c "/usr/bin/realm-metrics check -q /usr/share/realm-metrics/patterns/*.yaml /usr/share/realm-metrics/patterns/examples/*.yaml | grep -q ', 0 failed'"
+check "built-in names resolve to the installed patterns" bash -c "/usr/bin/realm-metrics explain 'Sync Connection[1]: Session[1]: Session initiated' | grep -q '^patterns: realm-sync-worker (/usr/share/realm-metrics/patterns/realm-sync-worker.yaml)'"
+check "the installed config parses (run refuses only for the missing journal units or statsd)" bash -c "/usr/bin/realm-metrics run --config /etc/realm-metrics/config.yaml --journal-directory /nonexistent 2>&1 | grep -q 'error \[source\]'"
+# verify exits 0 on unknown keys and only warns: any output at all is a failure here.
+check "systemd-analyze verify accepts the unit without a warning" bash -c 'out=$(systemd-analyze verify /lib/systemd/system/realm-metrics.service 2>&1); [ -z "$out" ] || { echo "$out"; exit 1; }'
+
+check "the unit runs run --config as a dynamic user in systemd-journal" bash -c "grep -q '^ExecStart=/usr/bin/realm-metrics run --config /etc/realm-metrics/config.yaml' /lib/systemd/system/realm-metrics.service && grep -q '^DynamicUser=yes' /lib/systemd/system/realm-metrics.service && grep -q '^SupplementaryGroups=systemd-journal' /lib/systemd/system/realm-metrics.service"
+check "the man page is installed" bash -c "zcat /usr/share/man/man1/realm-metrics.1.gz | grep -q '^.SH COMMAND: RUN'"
+check "dpkg -r removes the program and keeps the conffile" bash -c "dpkg -r realm-metrics >/dev/null && ! test -e /usr/bin/realm-metrics && ! test -e /usr/share/realm-metrics && test -f /etc/realm-metrics/config.yaml"
+check "dpkg -P purges the conffile" bash -c "dpkg -P realm-metrics >/dev/null && ! test -e /etc/realm-metrics/config.yaml && ! dpkg -s realm-metrics >/dev/null 2>&1"
+echo "package: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

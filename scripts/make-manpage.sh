@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Writes a man page (roff) for realm-metrics from the --help of the binary and of each command.
+set -euo pipefail
+bin=$1; version=$2
+esc() { sed -e 's/\\/\\e/g' -e 's/^\./\\\&./' -e "s/^'/\\\\\&'/"; }
+cat <<HEAD
+.TH REALM-METRICS 1 "" "realm-metrics $version" "User Commands"
+.SH NAME
+realm-metrics \- statsd metrics from Realm sync worker logs
+.SH SYNOPSIS
+.B realm-metrics
+.I command
+[\fIoptions\fR]
+.SH DESCRIPTION
+.nf
+HEAD
+"$bin" --help | esc
+for cmd in run replay check explain; do
+  echo ".fi"
+  echo ".SH COMMAND: ${cmd^^}"
+  echo ".nf"
+  "$bin" "$cmd" --help | esc
+done
+cat <<TAIL
+.fi
+.SH FILES
+.TP
+.I /etc/realm-metrics/config.yaml
+configuration read by the systemd unit
+.TP
+.I /usr/share/realm-metrics/patterns
+built-in pattern files
+.TP
+.I /var/lib/realm-metrics/state.json
+journal cursor, file positions and metric state
+.SH SEE ALSO
+/usr/share/doc/realm-metrics/README.md
+TAIL
