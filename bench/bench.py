@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""make bench: realm-metrics against mtail and grep on the same 2,000,000-line worker log, in one run.
+
+Prints lines/s (median of RUNS runs) and peak RSS for each tool, the ratios, the CPU and RSS of `run`
+following a journald fed at 10,000 lines/s, and the RSS with 100,000 open sessions.
+"""
+import json, os, shutil, signal, statistics, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.environ.get("REALM_METRICS_BIN", os.path.join(ROOT, ".build/release/realm-metrics"))
+OUT = os.path.join(ROOT, "bench/out")
+LINES = int(os.environ.get("BENCH_LINES", "2000000"))
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+LIVE_SECONDS = int(os.environ.get("BENCH_LIVE_SECONDS", "60"))
+
+def timed(cmd, discard=False, **kw):
+    """(seconds, peak RSS in KB) of one run, via GNU time."""
+    start = time.monotonic()
+    # stdout to a pipe, not /dev/null: GNU grep stops at the first match when its output is /dev/null.
+    r = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, stdout=subprocess.DEVNULL if discard else subprocess.PIPE,
+                       stderr=subprocess.PIPE, **kw)
+    elapsed = time.monotonic() - start
+    if r.returncode != 0:
+        sys.exit("failed: %s\n%s" % (" ".join(cmd), r.stderr.decode()[-2000:]))
+    return elapsed, int(r.stderr.decode().strip().splitlines()[-1])
+
+def measure(name, cmd, runs=RUNS, discard=False, **kw):
+    results = [timed(cmd, discard, **kw) for _ in range(runs)]
+    secs = statistics.median(r[0] for r in results)
+    rss = max(r[1] for r in results)
+    print("  %-28s %8.3f s  %12s lines/s  %8.1f MB" % (name, secs, "{:,.0f}".format(LINES / secs), rss / 1024), flush=True)
+    return LINES / secs, rss
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    log = os.path.join(OUT, "worker-%d.log" % LINES)
+    if not os.path.exists(log):
+        with open(log + ".tmp", "w") as f:
+            subprocess.run([sys.executable, os.path.join(ROOT, "bench/gen-worker-log.py"), str(LINES)], stdout=f, check=True)
+        os.rename(log + ".tmp", log)
+    size = os.path.getsize(log)
+    # Warm the page cache so every tool reads from memory.
+    with open(log, "rb") as f:
+        while f.read(1 << 24):
+            pass
+    print("replay of %s (%d lines, %.0f MB), median of %d runs, peak RSS:" % (os.path.relpath(log, ROOT), LINES, size / 1e6, RUNS))
+    env_c = dict(os.environ, LC_ALL="C")
+    rm, rm_rss = measure("realm-metrics replay", [BIN, "replay", "-q", "--prefix", "realm.bench", log])
+    progs = tempfile.mkdtemp()
+    shutil.copy(os.path.join(ROOT, "bench/mtail/realm.mtail"), progs)
+    mt, mt_rss = measure("mtail --one_shot", ["mtail", "--one_shot", "--one_shot_format=json", "--progs", progs, "--logs", log,
+                                              "--logtostderr=false", "--stderrthreshold=FATAL"])
+    shutil.rmtree(progs)
+    alternation = "|".join([
+        "Connection from ", "onnection closed", "Connection is closed after", "Reading failed: ", "Writing failed: ",
+        "Skipping aborted connection", "Failed to accept a connection", "Session initiated", "Session terminated",
+        "Bad syntax in input message", "Unknown input message type", "Permission denied", "Bad client file ident",
+        "Bad virtual path", "Token expired", "Invalid JWT format", "Received [A-Z_]+ message (before|after|while)",
+        "protocol_version=", "Upload message compression", "Sending: DOWNLOAD", "Client info: ", "Realm file deleted",
+        "Realm sync server (started|stopped)"])
+    gp, gp_rss = measure("LC_ALL=C grep -c -E", ["grep", "-c", "-E", alternation, log], env=env_c)
+    cat, _ = measure("cat > /dev/null", ["cat", log], discard=True)
+    print()
+    print("  realm-metrics / mtail: %6.1fx   (target >= 30x)" % (rm / mt))
+    print("  realm-metrics / grep:  %6.2fx   (target >= 1.0x)" % (rm / gp))
+    print("  realm-metrics / cat:   %6.2fx" % (rm / cat))
+    print(flush=True)
+
+    # Memory with 100,000 open sessions: a file whose lines open them, followed by `run`.
+    tmp = tempfile.mkdtemp()
+    sessions = os.path.join(tmp, "w.log")
+    with open(sessions, "w") as f:
+        f.write("2020-05-05T12:00:00.000: Realm sync server started ([realm-core-5.23.8], [realm-sync-4.9.5])\n")
+        for c in range(1, 1001):
+            f.write("2020-05-05T12:00:01.000: HTTP Connection[%d]: Connection from 10.0.0.1:%d\n" % (c, c))
+            for s in range(1, 101):
+                f.write("2020-05-05T12:00:01.000: Sync Connection[%d]: Session[%d]: Session initiated\n" % (c, s))
+    p = subprocess.Popen([BIN, "run", "--file", sessions, "--statsd", "127.0.0.1:9", "--flush-interval", "1",
+                          "--state-dir", os.path.join(tmp, "state"), "--prefix", "realm.bench"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = os.path.join(tmp, "state/state.json")
+    deadline = time.time() + 60
+    while time.time() < deadline and not os.path.exists(state):
+        time.sleep(0.1)
+    time.sleep(3.5)  # a few flushes and checkpoints
+    status = open("/proc/%d/status" % p.pid).read()
+    rss = int([l for l in status.splitlines() if l.startswith("VmRSS")][0].split()[1])
+    hwm = int([l for l in status.splitlines() if l.startswith("VmHWM")][0].split()[1])
+    p.send_signal(signal.SIGTERM)
+    p.wait()
+    online = json.load(open(state))["metrics"]["workers"][0]["open"].get("session.online", [])
+    shutil.rmtree(tmp)
+    print("run holding %d open sessions: RSS %.1f MB, peak %.1f MB   (target < 50 MB)" % (len(online), rss / 1024, hwm / 1024))
+    print(flush=True)
+
+    # Live: run following a real journald fed at 10,000 lines/s.
+    r = subprocess.run(["bash", os.path.join(ROOT, "bench/live-cpu.sh"), "10000", str(LIVE_SECONDS)], capture_output=True, text=True)
+    print(r.stdout.strip() or r.stderr.strip())
+    print("  (target: under 5 % of one core)")
+
+if __name__ == "__main__":
+    main()
