@@ -2,12 +2,13 @@
 # Installs the system packages realm-metrics needs, only those that are missing.
 #   install-deps.sh          build: pkg-config, libpcre2-dev, libsystemd-dev
 #   install-deps.sh --test   also what the tests use: systemd (journald), systemd-journal-remote,
-#                            collectd-core (a real statsd server), python3
+#                            collectd-core (a real statsd server), graphite-carbon and
+#                            python3-whisper (a real Graphite), python3
 # libsystemd-dev is pinned to the installed libsystemd0 when that version is available, so the
 # install does not upgrade systemd itself.
 set -euo pipefail
 want=(pkg-config libpcre2-dev libsystemd-dev binutils)
-if [ "${1:-}" = "--test" ]; then want+=(systemd systemd-journal-remote collectd-core python3); fi
+if [ "${1:-}" = "--test" ]; then want+=(systemd systemd-journal-remote collectd-core python3 graphite-carbon python3-whisper); fi
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -23,10 +24,8 @@ apt-get update -q >/dev/null
 pkgs=()
 v=$(dpkg-query -W -f='${Version}' libsystemd0 2>/dev/null || true)
 for p in "${missing[@]}"; do
-  if [ "$p" = collectd-core ]; then
-    pkgs+=("$p")
-  elif { [ "$p" = libsystemd-dev ] || [ "$p" = systemd-journal-remote ]; } && [ -n "$v" ] && apt-cache madison libsystemd-dev | grep -qF " $v "; then
-    pkgs+=("libsystemd-dev=$v")
+  if { [ "$p" = libsystemd-dev ] || [ "$p" = systemd-journal-remote ]; } && [ -n "$v" ] && apt-cache madison "$p" | grep -qF " $v "; then
+    pkgs+=("$p=$v")
   else
     pkgs+=("$p")
   fi

@@ -14,6 +14,7 @@ public struct RealmMetricsError: Error, CustomStringConvertible, Sendable {
         case state = "state"
         case source = "source"
         case config = "config"
+        case output = "output"
     }
     public let code: Code
     public let message: String

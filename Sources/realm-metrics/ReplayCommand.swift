@@ -5,7 +5,7 @@ import RealmMetricsIO
 struct ReplayCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "replay",
-        abstract: "Read log files once, start to end, and print the metrics they yield.",
+        abstract: "Read log files or the journal once and write the metrics they yield, also with their original times (backfill).",
         discussion: """
             The files are read in the order given as successive pieces of one worker's log (for example \
             rotated files, oldest first); with --worker-per-file each file is a worker of its own and the \
@@ -15,15 +15,55 @@ struct ReplayCommand: ParsableCommand {
               --to stdout   statsd lines: counters as name:total|c, gauges as name:value|g (the default)
               --summary     one JSON object {"counters": {...}, "gauges": {...}} with full names; every
                             metric the pattern files declare is listed, untouched ones as 0
+              --to graphite://HOST:PORT    Graphite plaintext over TCP, one point per metric and bucket, at the
+                                           bucket's time; --graphite-naming statsd (default) writes the names a
+                                           stock statsd writes (stats.counters.<name>.count/.rate,
+                                           stats.gauges.<name>), plain writes <name>
+              --to dogstatsd://HOST:PORT   DogStatsD over UDP with |T<unix time>
+              --to influx:PATH | influx:-  InfluxDB line protocol with timestamps
+            Backfill: lines are grouped into buckets of --bucket seconds (default 10, statsd's flush): per
+            bucket the counter deltas and each gauge's value at the bucket's end. --journal reads the
+            journal instead of files (--unit, --identifier, --journal-directory, --journal-file as for
+            run); --since/--until limit the time (ISO 8601 like 2024-03-01T10:00:00Z, or -2h, -1d,
+            yesterday, today, now). Lines before --since are read to rebuild the gauges but not reported.
+            No state file is read or written: each worker life starts from zero.
+
             Line counts (read, matched, ignored, unmatched, cut, ...) and the rate go to standard error
-            unless --quiet.
+            unless --quiet; on a terminal a progress line shows how far a backfill is.
             """
     )
 
     @OptionGroup var patternOptions: PatternOptions
 
-    @Option(name: .long, help: ArgumentHelp("Where metrics go: stdout (statsd lines).", valueName: "target"))
+    @Option(name: .long, help: ArgumentHelp("Where metrics go: stdout, graphite://HOST:PORT, dogstatsd://HOST:PORT, influx:PATH (or influx:-).", valueName: "target"))
     var to: String?
+
+    @Flag(name: .long, help: "Read the journal instead of files.")
+    var journal = false
+
+    @Option(name: .long, help: ArgumentHelp("With --journal: the journal files in this directory.", valueName: "dir"))
+    var journalDirectory: String?
+
+    @Option(name: .long, help: ArgumentHelp("With --journal: this journal file (repeatable).", valueName: "path"))
+    var journalFile: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("With --journal: entries of this systemd unit (repeatable).", valueName: "unit"))
+    var unit: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("With --journal: entries with this SYSLOG_IDENTIFIER (repeatable).", valueName: "identifier"))
+    var identifier: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Report from this time on (ISO 8601, -2h, yesterday, ...).", valueName: "time"))
+    var since: String?
+
+    @Option(name: .long, help: ArgumentHelp("Report up to this time.", valueName: "time"))
+    var until: String?
+
+    @Option(name: .long, help: ArgumentHelp("Bucket width in seconds for timed outputs.", valueName: "seconds"))
+    var bucket = 10
+
+    @Option(name: .long, help: ArgumentHelp("Graphite names: statsd or plain.", valueName: "naming"))
+    var graphiteNaming = "statsd"
 
     @Flag(name: .long, help: "Print a JSON summary of counter totals and final gauge values at the end.")
     var summary = false
@@ -38,15 +78,32 @@ struct ReplayCommand: ParsableCommand {
     var quiet = false
 
     @Argument(help: ArgumentHelp("Log files to read ('-' for standard input).", valueName: "file"))
-    var files: [String]
+    var files: [String] = []
 
     func validate() throws {
-        if let to, to != "stdout" { throw ValidationError("--to: unknown target '\(to)' (supported: stdout)") }
+        if let to, BackfillTarget.parse(to) == nil {
+            throw ValidationError("--to: unknown target '\(to)' (use stdout, graphite://HOST:PORT, dogstatsd://HOST:PORT, influx:PATH)")
+        }
         if maxLineBytes < 64 { throw ValidationError("--max-line-bytes must be at least 64") }
-        if files.isEmpty { throw ValidationError("name at least one log file ('-' for standard input)") }
+        if journal && !files.isEmpty { throw ValidationError("give --journal or log files, not both") }
+        if !journal && files.isEmpty { throw ValidationError("name at least one log file ('-' for standard input), or --journal") }
+        if !journal && (journalDirectory != nil || !journalFile.isEmpty || !unit.isEmpty || !identifier.isEmpty) {
+            throw ValidationError("--journal-directory, --journal-file, --unit and --identifier need --journal")
+        }
+        if journalDirectory != nil && !journalFile.isEmpty { throw ValidationError("give --journal-directory or --journal-file, not both") }
+        if bucket < 1 || bucket > 86_400 { throw ValidationError("--bucket must be between 1 and 86400 seconds") }
+        if GraphiteEncoder.Naming(rawValue: graphiteNaming) == nil { throw ValidationError("--graphite-naming must be statsd or plain") }
+        let now = wallClockMillisForCLI()
+        if let since, TimeExpression.parse(since, nowMillis: now) == nil { throw ValidationError("--since: cannot read the time '\(since)'") }
+        if let until, TimeExpression.parse(until, nowMillis: now) == nil { throw ValidationError("--until: cannot read the time '\(until)'") }
     }
 
     func run() throws {
+        let target = to.flatMap(BackfillTarget.parse) ?? .stdout
+        if journal || since != nil || until != nil || target != .stdout {
+            try backfill(target)
+            return
+        }
         var configuration = ReplayConfiguration(prefix: patternOptions.resolvedPrefix, files: files)
         configuration.patterns = patternOptions.patternReferences
         configuration.printSummary = summary
@@ -59,6 +116,37 @@ struct ReplayCommand: ParsableCommand {
             if !quiet {
                 let stderr = FDWriter.standardError()
                 stderr.write(ReplayReportText.render(report) + "\n")
+                stderr.flush()
+            }
+        } catch {
+            throw fail(error)
+        }
+    }
+
+    func backfill(_ target: BackfillTarget) throws {
+        var configuration = BackfillConfiguration(prefix: patternOptions.resolvedPrefix)
+        configuration.patterns = patternOptions.patternReferences
+        configuration.files = files
+        if journal {
+            let location: Journal.Location = journalDirectory.map { .directory($0) } ?? (journalFile.isEmpty ? .local : .files(journalFile))
+            configuration.journal = JournalSource.Configuration(location: location, units: unit, identifiers: identifier)
+        }
+        let now = wallClockMillisForCLI()
+        configuration.sinceMillis = since.flatMap { TimeExpression.parse($0, nowMillis: now) }
+        configuration.untilMillis = until.flatMap { TimeExpression.parse($0, nowMillis: now) }
+        configuration.bucketSeconds = Int64(bucket)
+        configuration.target = target
+        configuration.graphiteNaming = GraphiteEncoder.Naming(rawValue: graphiteNaming) ?? .statsd
+        configuration.printSummary = summary
+        configuration.workerPerFile = workerPerFile
+        configuration.maxLineBytes = maxLineBytes
+        configuration.progress = !quiet && isTerminal(2)
+        do {
+            let job = try BackfillJob(configuration: configuration)
+            let stats = try job.run()
+            if !quiet {
+                let stderr = FDWriter.standardError()
+                stderr.write("replay: \(stats.linesRead) lines: \(stats.matched) matched, \(stats.ignored) ignored, \(stats.unmatched) unmatched; \(job.buckets) buckets, \(job.points) points written\(job.untimedLines > 0 ? ", \(job.untimedLines) lines without a time placed with the line before" : "")\n")
                 stderr.flush()
             }
         } catch {

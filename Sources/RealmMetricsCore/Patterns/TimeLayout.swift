@@ -56,7 +56,7 @@ public struct TimeLayout: Sendable, Equatable {
 
     /// Milliseconds since the epoch, or nil when the bytes do not follow the layout. `fallbackYear` is used
     /// for layouts without `%Y` (syslog).
-    public func parse(_ text: UnsafeBufferPointer<UInt8>, fallbackYear: Int = 1970) -> Int64? {
+    public func parse(_ text: UnsafeBufferPointer<UInt8>, fallbackYear: Int = 1970, exact: Bool = false) -> Int64? {
         var i = 0
         func digits(_ minCount: Int, _ maxCount: Int) -> Int? {
             var value = 0
@@ -108,6 +108,7 @@ public struct TimeLayout: Sendable, Equatable {
                 offsetSeconds = sign * (h * 3600 + m * 60)
             }
         }
+        if exact && i != text.count { return nil }
         let seconds: Int64
         if let offsetSeconds {
             seconds = TimeLayout.daysFromCivil(year, month, day) * 86400 + Int64(hour * 3600 + minute * 60 + second - offsetSeconds)

@@ -111,6 +111,8 @@ public struct EnvelopeParts: Sendable, Equatable {
     public var component: Range<Int>? = nil
     /// The level of the line: the captured word mapped through the envelope's levels, or its default.
     public var lineLevel: LogLevel? = nil
+    /// The layout of `time` (from the envelope that captured it).
+    public var timeLayout: TimeLayout? = nil
 }
 
 /// How one line ended.
@@ -251,7 +253,10 @@ public final class LinePipeline {
             }
             guard var message = shifted(envelope.messageGroup) else { lastOutcome = .envelopeMismatch; return nil }
             if envelope.messageToEnd { message = message.lowerBound..<parts.message.upperBound }
-            if let t = shifted(envelope.timeGroup) { parts.time = t }
+            if let t = shifted(envelope.timeGroup) {
+                parts.time = t
+                parts.timeLayout = envelope.timeLayout
+            }
             if let c = shifted(envelope.componentGroup) { parts.component = c }
             if let l = shifted(envelope.levelGroup), !l.isEmpty {
                 parts.level = l
@@ -262,6 +267,13 @@ public final class LinePipeline {
             parts.message = message
         }
         return parts
+    }
+
+    /// The time a line's envelope carries (ms since the epoch), or nil when it has none or does not fit.
+    /// Does not process the line.
+    public func lineTime(_ start: UnsafePointer<UInt8>, _ length: Int, fallbackYear: Int) -> Int64? {
+        guard let parts = splitEnvelope(start, length), let range = parts.time, let layout = parts.timeLayout else { return nil }
+        return layout.parse(UnsafeBufferPointer(start: start + range.lowerBound, count: range.count), fallbackYear: fallbackYear)
     }
 
     /// First rule, in order, that the prefilter admits and whose regex matches the message.

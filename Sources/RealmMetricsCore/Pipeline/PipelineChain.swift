@@ -28,6 +28,19 @@ public final class PipelineChain {
         return result
     }
 
+    /// The time the line carries, from the first pattern set whose envelope fits it and has a time.
+    public func lineTime(_ start: UnsafePointer<UInt8>, _ length: Int, fallbackYear: Int) -> Int64? {
+        for pipeline in pipelines {
+            if let t = pipeline.lineTime(start, length, fallbackYear: fallbackYear) { return t }
+        }
+        return nil
+    }
+
+    /// Whether any pattern set's envelope captures a time at all.
+    public var hasTimes: Bool {
+        pipelines.contains { $0.patterns.envelopes.contains { $0.timeLayout != nil } }
+    }
+
     /// Line counts plus the effect counts of every pipeline.
     public var stats: PipelineStats { lineStats.merging(effectsOf: pipelines.map(\.stats)) }
 

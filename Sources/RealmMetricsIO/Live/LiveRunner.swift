@@ -339,6 +339,9 @@ public final class LiveRunner {
     }
 }
 
+/// Milliseconds since the epoch, for the command line.
+public func wallClockMillisForCLI() -> Int64 { wallClockMillis() }
+
 func wallClockMillis() -> Int64 {
     var ts = timespec()
     clock_gettime(CLOCK_REALTIME, &ts)

@@ -1,0 +1,394 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import RealmMetricsCore
+
+/// Where backfilled metrics go.
+public enum BackfillTarget: Sendable, Equatable {
+    /// statsd lines of the window's totals at the end (as plain `replay`).
+    case stdout
+    /// Graphite plaintext over TCP.
+    case graphite(host: String, port: UInt16)
+    /// DogStatsD over UDP with `|T` timestamps.
+    case dogstatsd(host: String, port: UInt16)
+    /// InfluxDB line protocol to a file, or `-` for standard output.
+    case influx(path: String)
+
+    /// Parses `stdout`, `graphite://HOST:PORT`, `dogstatsd://HOST:PORT`, `influx:PATH`, `influx:-`.
+    public static func parse(_ text: String) -> BackfillTarget? {
+        if text == "stdout" { return .stdout }
+        if text.hasPrefix("graphite://"), let (h, p) = StatsdSink.parse(String(text.dropFirst("graphite://".count))) { return .graphite(host: h, port: p) }
+        if text.hasPrefix("dogstatsd://"), let (h, p) = StatsdSink.parse(String(text.dropFirst("dogstatsd://".count))) { return .dogstatsd(host: h, port: p) }
+        if text.hasPrefix("influx:"), text.count > "influx:".count { return .influx(path: String(text.dropFirst("influx:".count))) }
+        return nil
+    }
+
+    var isTimed: Bool { self != .stdout }
+}
+
+/// What a backfill should do.
+public struct BackfillConfiguration: Sendable {
+    public var patterns: [String] = ["realm-sync-worker"]
+    public var prefix: String
+    /// Log files, in order (when `journal` is nil).
+    public var files: [String] = []
+    public var journal: JournalSource.Configuration?
+    public var sinceMillis: Int64?
+    public var untilMillis: Int64?
+    public var bucketSeconds: Int64 = 10
+    public var target: BackfillTarget = .stdout
+    public var graphiteNaming: GraphiteEncoder.Naming = .statsd
+    public var printSummary = false
+    public var workerPerFile = false
+    public var maxLineBytes = 65536
+    public var maxPacketBytes = 1432
+    /// Show a progress line on standard error (a terminal).
+    public var progress = false
+
+    public init(prefix: String) { self.prefix = prefix }
+}
+
+/// Replays the journal or old files with the lines' own times: per bucket of `bucketSeconds`, counter
+/// deltas and gauge values at the bucket's end, stamped with the bucket's time. Reads no state file and
+/// writes none; each worker life starts from zero as a fresh worker would.
+public final class BackfillJob {
+    public let configuration: BackfillConfiguration
+    let chain: PipelineChain
+    let store = MetricStore()
+    let clock: BucketClock
+    let output: FDWriter
+    let progressWriter = FDWriter.standardError()
+    var sink: BucketSink?
+    /// Counter totals inside the window and the last gauges, for stdout and --summary.
+    var windowCounters: [String: Int64] = [:]
+    var lastGauges: [String: Int64] = [:]
+    public private(set) var buckets = 0
+    public private(set) var points = 0
+    public private(set) var untimedLines: Int64 = 0
+    let fallbackYear: Int
+    var lastProgress = 0.0
+    let started = monotonicSeconds()
+
+    public init(configuration: BackfillConfiguration, provider: PatternFileProvider = FilePatternProvider(), output: FDWriter = .standardOutput()) throws(RealmMetricsError) {
+        guard MetricName.isValidPath(configuration.prefix) else {
+            throw RealmMetricsError(.usage, "prefix '\(configuration.prefix)' must be dot-separated parts of letters, digits, _ and -")
+        }
+        self.configuration = configuration
+        self.output = output
+        chain = PipelineChain(patternSets: try loadPatternSets(configuration.patterns, provider: provider), store: store)
+        clock = BucketClock(store: store, seconds: configuration.bucketSeconds, sinceMillis: configuration.sinceMillis, untilMillis: configuration.untilMillis)
+        var t = time(nil)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        fallbackYear = Int(parts.tm_year) + 1900
+        if configuration.journal == nil && (configuration.target.isTimed || configuration.sinceMillis != nil || configuration.untilMillis != nil) && !chain.hasTimes {
+            throw RealmMetricsError(.usage, "the pattern files' envelopes capture no time (\(configuration.patterns.joined(separator: ", "))): lines cannot be placed in time; use --journal, or a layout with a time stamp")
+        }
+        switch configuration.target {
+        case .stdout: sink = nil
+        case let .graphite(host, port):
+            sink = try GraphiteSink(host: host, port: port, encoder: GraphiteEncoder(prefix: configuration.prefix, naming: configuration.graphiteNaming, bucketSeconds: configuration.bucketSeconds))
+        case let .dogstatsd(host, port):
+            sink = DogStatsdSink(sink: StatsdSink(host: host, port: port), encoder: DogStatsdEncoder(prefix: configuration.prefix), maxPacketBytes: configuration.maxPacketBytes)
+        case let .influx(path):
+            sink = try InfluxSink(path: path, encoder: InfluxEncoder(prefix: configuration.prefix))
+        }
+    }
+
+    /// Runs the backfill; returns the line counts.
+    public func run() throws(RealmMetricsError) -> PipelineStats {
+        if let journal = configuration.journal {
+            try runJournal(journal)
+        } else {
+            try runFiles()
+        }
+        if let last = clock.finish() { try emit(last) }
+        try sink?.finish()
+        if configuration.progress { progressWriter.write("\r\u{1B}[K"); progressWriter.flush() }
+        let encoder = StatsdEncoder(prefix: configuration.prefix)
+        let totals = windowCounters.map { MetricSample(name: $0.key, kind: .counter, value: $0.value) }.sorted { $0.name < $1.name }
+            + lastGauges.map { MetricSample(name: $0.key, kind: .gauge, value: $0.value) }.sorted { $0.name < $1.name }
+        if configuration.target == .stdout && !configuration.printSummary {
+            for s in totals where s.kind == .gauge || s.value != 0 { output.write(encoder.line(s) + "\n") }
+        }
+        if configuration.printSummary { output.write(SummaryEncoder.json(totals, prefix: configuration.prefix)) }
+        output.flush()
+        return chain.stats
+    }
+
+    private func emit(_ bucket: Bucket) throws(RealmMetricsError) {
+        buckets += 1
+        points += bucket.samples.count
+        for s in bucket.samples {
+            switch s.kind {
+            case .counter: windowCounters[s.name, default: 0] += s.value
+            case .gauge: lastGauges[s.name] = s.value
+            }
+        }
+        // Every declared counter appears in the summary, zero when nothing happened in the window.
+        for name in store.counterNames where windowCounters[name] == nil { windowCounters[name] = 0 }
+        try sink?.write(bucket)
+    }
+
+    /// Places one line in time and processes it; false once the window is over.
+    @inline(__always)
+    private func line(_ start: UnsafePointer<UInt8>, _ length: Int, timeMillis: Int64?, worker: Int) throws(RealmMetricsError) -> Bool {
+        let (position, closed) = clock.advance(toMillis: timeMillis)
+        if let closed { try emit(closed) }
+        if position == .after { return false }
+        if timeMillis == nil { untimedLines += 1 }
+        chain.process(start, length, worker: worker)
+        return true
+    }
+
+    private func runFiles() throws(RealmMetricsError) {
+        let reader = LineReader(maxLineBytes: configuration.maxLineBytes)
+        var totalBytes: Int64 = 0
+        for file in configuration.files where file != "-" {
+            var st = stat()
+            if stat(file, &st) == 0 { totalBytes += Int64(st.st_size) }
+        }
+        var sharedWorker = -1
+        var failure: RealmMetricsError? = nil
+        var done = false
+        for file in configuration.files where !done {
+            let fd: Int32 = file == "-" ? STDIN_FILENO : open(file, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw RealmMetricsError(.input, "\(file): cannot open: \(errnoText(errno))") }
+            defer { if fd != STDIN_FILENO { close(fd) } }
+            let worker: Int
+            if configuration.workerPerFile {
+                worker = store.workerID(file)
+            } else {
+                if sharedWorker < 0 { sharedWorker = store.workerID("replay") }
+                worker = sharedWorker
+            }
+            var count: Int64 = 0
+            let error = reader.read(fd: fd, flushPartialAtEOF: true) { start, length in
+                guard !done, failure == nil else { return }
+                let time = chain.lineTime(start, length, fallbackYear: fallbackYear)
+                do {
+                    if try !line(start, length, timeMillis: time, worker: worker) { done = true }
+                } catch {
+                    failure = error as? RealmMetricsError ?? RealmMetricsError(.output, "\(error)")
+                }
+                count += 1
+                if configuration.progress && count & 0x3FFF == 0 {
+                    showProgress(position: totalBytes > 0 ? Double(reader.bytesRead) / Double(totalBytes) : nil, at: time)
+                }
+            }
+            if let failure { throw failure }
+            if let error { throw RealmMetricsError(.input, "\(file): read failed: \(errnoText(error))") }
+        }
+    }
+
+    private func runJournal(_ journalConfiguration: JournalSource.Configuration) throws(RealmMetricsError) {
+        let source = JournalSource(configuration: journalConfiguration) { [progressWriter] message in
+            progressWriter.write("realm-metrics: \(message)\n")
+            progressWriter.flush()
+        }
+        do { try source.open() } catch { throw RealmMetricsError(.source, "cannot read the journal: \(error)") }
+        if !source.hasJournalFiles { throw RealmMetricsError(.source, "cannot read the journal: no journal files found") }
+        let rangeStart = configuration.sinceMillis
+        let rangeEnd = configuration.untilMillis ?? wallClockMillis()
+        var firstTime: Int64? = nil
+        var failure: RealmMetricsError? = nil
+        var done = false
+        var lastWorkerKey = ""
+        var lastWorker = -1
+        while !done && failure == nil {
+            let n = source.drain(limit: 16_384) { entry in
+                guard !done, failure == nil else { return }
+                let time = Int64(entry.realtimeMicroseconds / 1000)
+                if firstTime == nil { firstTime = time }
+                if entry.worker != lastWorkerKey {
+                    lastWorkerKey = entry.worker
+                    lastWorker = store.workerID(entry.worker)
+                }
+                if entry.newProcess { chain.startWorkerLife(lastWorker) }
+                let count = entry.message.count
+                let base = entry.message.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(bitPattern: 1)!
+                var start = 0
+                repeat {
+                    var end = start
+                    while end < count && base[end] != 0x0A { end += 1 }
+                    let length = min(end - start, configuration.maxLineBytes)
+                    do {
+                        if try !line(base + start, length, timeMillis: time, worker: lastWorker) { done = true; return }
+                    } catch {
+                        failure = error as? RealmMetricsError ?? RealmMetricsError(.output, "\(error)")
+                        return
+                    }
+                    start = end + 1
+                } while start < count
+            }
+            if configuration.progress, let t = firstTime {
+                let from = rangeStart ?? t
+                showProgress(position: nil, at: nil, journalFrom: from, journalTo: rangeEnd, entries: source.entriesRead)
+            }
+            if n == 0 { break }
+        }
+        if let failure { throw failure }
+    }
+
+    private var lastShownTime: Int64? = nil
+
+    private func showProgress(position: Double?, at time: Int64?, journalFrom: Int64? = nil, journalTo: Int64? = nil, entries: Int64? = nil) {
+        let now = monotonicSeconds()
+        guard now - lastProgress >= 0.2 else { return }
+        lastProgress = now
+        if let time { lastShownTime = time }
+        let elapsed = max(0.001, now - started)
+        let lines = chain.stats.linesRead
+        let rate = Double(lines) / elapsed
+        var fraction = position
+        if fraction == nil, let from = journalFrom, let to = journalTo, to > from, let t = clock.current ?? lastShownTime {
+            fraction = min(1, max(0, Double(t - from) / Double(to - from)))
+        }
+        var text = "replay: \(entries.map { "\($0) entries" } ?? "\(lines) lines")"
+        if let f = fraction {
+            let width = 24
+            let filled = Int(f * Double(width))
+            text += " [" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] \(Int(f * 100))%"
+            if f > 0.001 {
+                let left = Int(elapsed * (1 - f) / f)
+                text += ", \(left / 60):\(left % 60 < 10 ? "0" : "")\(left % 60) left"
+            }
+        }
+        if let t = clock.current { text += ", at \(formatUTC(t))" }
+        text += ", \(Int(rate)) lines/s, \(buckets) buckets"
+        progressWriter.write("\r\u{1B}[K" + text)
+        progressWriter.flush()
+    }
+}
+
+/// Receives closed buckets.
+protocol BucketSink: AnyObject {
+    func write(_ bucket: Bucket) throws(RealmMetricsError)
+    func finish() throws(RealmMetricsError)
+}
+
+/// Graphite plaintext over one TCP connection.
+final class GraphiteSink: BucketSink {
+    let fd: Int32
+    let encoder: GraphiteEncoder
+    let target: String
+    var buffer: [UInt8] = []
+
+    init(host: String, port: UInt16, encoder: GraphiteEncoder) throws(RealmMetricsError) {
+        self.encoder = encoder
+        target = "\(host):\(port)"
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>? = nil
+        guard getaddrinfo(host, String(port), &hints, &result) == 0, let info = result else {
+            throw RealmMetricsError(.output, "graphite: cannot resolve \(host)")
+        }
+        defer { freeaddrinfo(result) }
+        let s = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard s >= 0, connect(s, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
+            let reason = errnoText(errno)
+            if s >= 0 { close(s) }
+            throw RealmMetricsError(.output, "graphite: cannot connect to \(host):\(port): \(reason)")
+        }
+        fd = s
+    }
+
+    deinit { close(fd) }
+
+    func write(_ bucket: Bucket) throws(RealmMetricsError) {
+        for line in encoder.lines(bucket) {
+            buffer.append(contentsOf: line.utf8)
+            buffer.append(0x0A)
+        }
+        if buffer.count >= 1 << 16 { try send() }
+    }
+
+    func finish() throws(RealmMetricsError) {
+        try send()
+        shutdown(fd, Int32(SHUT_WR))
+        // Wait for the receiver to close (it has then read everything).
+        var scratch = [UInt8](repeating: 0, count: 256)
+        var tv = timeval(tv_sec: 5, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        while recv(fd, &scratch, scratch.count, 0) > 0 {}
+    }
+
+    private func send() throws(RealmMetricsError) {
+        var offset = 0
+        while offset < buffer.count {
+            let n = buffer.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw RealmMetricsError(.output, "graphite: sending to \(target) failed: \(errnoText(errno))")
+            }
+            offset += n
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// DogStatsD datagrams with timestamps.
+final class DogStatsdSink: BucketSink {
+    let sink: StatsdSink
+    let encoder: DogStatsdEncoder
+    let maxPacketBytes: Int
+
+    init(sink: StatsdSink, encoder: DogStatsdEncoder, maxPacketBytes: Int) {
+        self.sink = sink
+        self.encoder = encoder
+        self.maxPacketBytes = maxPacketBytes
+    }
+
+    func write(_ bucket: Bucket) throws(RealmMetricsError) {
+        var datagrams: [[UInt8]] = []
+        var current: [UInt8] = []
+        for line in encoder.lines(bucket) {
+            let bytes = Array(line.utf8)
+            if !current.isEmpty && current.count + 1 + bytes.count > maxPacketBytes {
+                datagrams.append(current)
+                current = []
+            }
+            if !current.isEmpty { current.append(0x0A) }
+            current += bytes
+        }
+        if !current.isEmpty { datagrams.append(current) }
+        sink.send(datagrams)
+        // Pace the datagrams a little so a local receiver's socket buffer keeps up.
+        if datagrams.count > 8 { usleep(200) }
+    }
+
+    func finish() throws(RealmMetricsError) {
+        if sink.sendErrors > 0 {
+            throw RealmMetricsError(.output, "dogstatsd: \(sink.sendErrors) datagrams could not be sent (\(sink.lastError ?? "unknown error"))")
+        }
+    }
+}
+
+/// InfluxDB line protocol to a file or standard output.
+final class InfluxSink: BucketSink {
+    let writer: FDWriter
+    let encoder: InfluxEncoder
+    let ownsFD: Bool
+
+    init(path: String, encoder: InfluxEncoder) throws(RealmMetricsError) {
+        self.encoder = encoder
+        if path == "-" {
+            writer = .standardOutput()
+            ownsFD = false
+        } else {
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw RealmMetricsError(.output, "influx: \(path): cannot write: \(errnoText(errno))") }
+            writer = FDWriter(fd: fd)
+            ownsFD = true
+        }
+    }
+
+    func write(_ bucket: Bucket) throws(RealmMetricsError) {
+        for line in encoder.lines(bucket) { writer.write(line + "\n") }
+    }
+
+    func finish() throws(RealmMetricsError) {
+        writer.flush()
+        if ownsFD { close(writer.fd) }
+    }
+}
