@@ -130,14 +130,14 @@ public final class BackfillJob {
         try sink?.write(bucket)
     }
 
-    /// Places one line in time and processes it; false once the window is over.
+    /// Moves the clock to a line's (or entry's) time, writing the buckets that closes; false once the
+    /// window is over (nothing at or after that time may touch the state).
     @inline(__always)
-    private func line(_ start: UnsafePointer<UInt8>, _ length: Int, timeMillis: Int64?, worker: Int) throws(RealmMetricsError) -> Bool {
+    private func place(timeMillis: Int64?) throws(RealmMetricsError) -> Bool {
         let (position, closed) = clock.advance(toMillis: timeMillis)
         if let closed { try emit(closed) }
         if position == .after { return false }
         if timeMillis == nil { untimedLines += 1 }
-        chain.process(start, length, worker: worker)
         return true
     }
 
@@ -167,7 +167,11 @@ public final class BackfillJob {
                 guard !done, failure == nil else { return }
                 let time = chain.lineTime(start, length, fallbackYear: fallbackYear)
                 do {
-                    if try !line(start, length, timeMillis: time, worker: worker) { done = true }
+                    if try place(timeMillis: time) {
+                        chain.process(start, length, worker: worker)
+                    } else {
+                        done = true
+                    }
                 } catch {
                     failure = error as? RealmMetricsError ?? RealmMetricsError(.output, "\(error)")
                 }
@@ -204,6 +208,12 @@ public final class BackfillJob {
                     lastWorkerKey = entry.worker
                     lastWorker = store.workerID(entry.worker)
                 }
+                do {
+                    guard try place(timeMillis: time) else { done = true; return }
+                } catch {
+                    failure = error as? RealmMetricsError ?? RealmMetricsError(.output, "\(error)")
+                    return
+                }
                 if entry.newProcess { chain.startWorkerLife(lastWorker) }
                 let count = entry.message.count
                 let base = entry.message.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(bitPattern: 1)!
@@ -211,13 +221,7 @@ public final class BackfillJob {
                 repeat {
                     var end = start
                     while end < count && base[end] != 0x0A { end += 1 }
-                    let length = min(end - start, configuration.maxLineBytes)
-                    do {
-                        if try !line(base + start, length, timeMillis: time, worker: lastWorker) { done = true; return }
-                    } catch {
-                        failure = error as? RealmMetricsError ?? RealmMetricsError(.output, "\(error)")
-                        return
-                    }
+                    chain.process(base + start, min(end - start, configuration.maxLineBytes), worker: lastWorker)
                     start = end + 1
                 } while start < count
             }

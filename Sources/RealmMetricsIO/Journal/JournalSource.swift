@@ -145,14 +145,15 @@ public final class JournalSource {
                 } else if try !journal.next() {
                     break
                 }
-                // One pass over the entry's fields instead of one lookup per field.
-                var message: UnsafeRawBufferPointer? = nil
+                // One pass over the entry's fields for the small ones (copied at once: the bytes of a field
+                // are only valid until the next field is read), then MESSAGE by itself, last.
+                var hasMessage = false
                 var unit: String? = nil
                 var identifier: String? = nil
                 var pid: Int? = nil
                 journal.forEachField { field in
-                    if let value = JournalSource.value(field, "MESSAGE=") {
-                        message = value
+                    if JournalSource.value(field, "MESSAGE=") != nil {
+                        hasMessage = true
                     } else if let value = JournalSource.value(field, "_PID=") {
                         pid = Int(String(decoding: value, as: UTF8.self))
                     } else if let value = JournalSource.value(field, "_SYSTEMD_UNIT=") {
@@ -162,7 +163,7 @@ public final class JournalSource {
                     }
                 }
                 positionMoved = true
-                guard let message else { continue }
+                guard hasMessage, let message = journal.field("MESSAGE") else { continue }
                 let worker = unit.map { "unit:\($0)" } ?? identifier.map { "ident:\($0)" } ?? "journal"
                 var newProcess = false
                 if let pid {

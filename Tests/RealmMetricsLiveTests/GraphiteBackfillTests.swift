@@ -1,0 +1,150 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A free TCP port on 127.0.0.1.
+func freeTCPPort() -> UInt16 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    return UInt16(bigEndian: addr.sin_port)
+}
+
+func canConnect(_ port: UInt16) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = port.bigEndian
+    return withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
+}
+
+@Suite("Live: backfill into a real Graphite", .serialized)
+struct GraphiteBackfillTests {
+    /// whisper-fetch of one series: time → value (nil for None).
+    func fetch(_ storage: String, _ path: String, from: Int, until: Int) -> [Int: Double?] {
+        let file = storage + "/whisper/" + path.replacingOccurrences(of: ".", with: "/") + ".wsp"
+        guard FileManager.default.fileExists(atPath: file),
+              let (status, out, _) = try? sh("whisper-fetch --from=\(from) --until=\(until) '\(file)'"), status == 0 else { return [:] }
+        var rows: [Int: Double?] = [:]
+        for line in out.split(separator: "\n") {
+            let cols = line.split(separator: "\t")
+            if cols.count == 2, let t = Int(cols[0]) { rows[t] = Double(cols[1]) }
+        }
+        return rows
+    }
+
+    @Test("replay --journal into graphite-carbon: the whisper series hold the bucket values at the original times")
+    func backfillGraphite() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/carbon-cache") else {
+            throw TestFailure("graphite-carbon is not installed: run `make deps-test`")
+        }
+        let dir = TempDir()
+        let storage = dir.file("storage")
+        let port = freeTCPPort()
+        try FileManager.default.createDirectory(atPath: dir.file("conf"), withIntermediateDirectories: true)
+        try """
+            [cache]
+            STORAGE_DIR = \(storage)/
+            LOCAL_DATA_DIR = \(storage)/whisper/
+            LOG_DIR = \(storage)/log/
+            PID_DIR = \(storage)/
+            USER =
+            MAX_CACHE_SIZE = inf
+            MAX_UPDATES_PER_SECOND = inf
+            MAX_CREATES_PER_MINUTE = inf
+            LINE_RECEIVER_INTERFACE = 127.0.0.1
+            LINE_RECEIVER_PORT = \(port)
+            PICKLE_RECEIVER_PORT = 0
+            CACHE_QUERY_INTERFACE = 127.0.0.1
+            CACHE_QUERY_PORT = 0
+            WHISPER_SPARSE_CREATE = True
+            WHISPER_FALLOCATE_CREATE = False
+            CARBON_METRIC_INTERVAL = 0
+
+            """.write(toFile: dir.file("conf/carbon.conf"), atomically: true, encoding: .utf8)
+        try "[backfill_10s]\npattern = ^stats\\.\nretentions = 10s:5y\n[default]\npattern = .*\nretentions = 10s:1d\n"
+            .write(toFile: dir.file("conf/storage-schemas.conf"), atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: storage, withIntermediateDirectories: true)
+        let carbon = Process()
+        carbon.executableURL = URL(fileURLWithPath: "/usr/bin/carbon-cache")
+        carbon.arguments = ["--config=\(dir.file("conf/carbon.conf"))", "--nodaemon", "--logfile=\(dir.file("carbon.log"))", "start"]
+        carbon.standardOutput = FileHandle.nullDevice
+        carbon.standardError = FileHandle.nullDevice
+        try carbon.run()
+        defer { kill(carbon.processIdentifier, SIGKILL); carbon.waitUntilExit() }
+        guard waitUntil(20, { canConnect(port) }) else { throw TestFailure("carbon-cache did not listen on \(port)") }
+
+        // Two workers; worker a restarts by crashing (new _PID, no banner); the window cuts through its life.
+        let t0 = Int(Date().timeIntervalSince1970) / 10 * 10 - 3600
+        func e(_ id: String, _ pid: Int, _ dt: Int, _ m: String) -> ExportEntry { ExportEntry(identifier: id, pid: pid, seconds: t0 + dt, message: m) }
+        let entries = [
+            e("realm-a", 100, 0, "Realm sync server started ([realm-core-5.23.8], [realm-sync-4.9.5])"),
+            e("realm-a", 100, 1, "HTTP Connection[1]: Connection from 10.0.0.1:1"),
+            e("realm-a", 100, 2, "Sync Connection[1]: Session[1]: Session initiated"),
+            e("realm-a", 100, 3, "Sync Connection[1]: Session[2]: Session initiated"),
+            e("realm-b", 300, 5, "Realm sync server started ([realm-core-5.23.8], [realm-sync-4.9.5])"),
+            e("realm-b", 300, 6, "HTTP Connection[1]: Connection from 10.0.0.2:1"),
+            e("realm-b", 300, 7, "Sync Connection[1]: Session[1]: Session initiated"),
+            e("realm-a", 100, 12, "HTTP Connection[2]: Connection from 10.0.0.1:2"),
+            e("realm-a", 100, 13, "Sync Connection[2]: Session[1]: Session initiated"),
+            e("realm-a", 200, 25, "HTTP Connection[1]: Connection from 10.0.0.1:3"),
+            e("realm-a", 200, 31, "Sync Connection[1]: Session[1]: Session initiated"),
+            e("realm-a", 200, 45, "Sync Connection[1]: Session[2]: Session initiated"),
+        ]
+        try makeJournalFile(entries, at: dir.file("w.journal"))
+        let (status, _, err) = try sh("'\(Repo.binary)' replay --journal --journal-file '\(dir.file("w.journal"))' --identifier realm-a --identifier realm-b "
+                                      + "--since @\(t0 + 10) --until @\(t0 + 39) --prefix realm.t --to graphite://127.0.0.1:\(port)")
+        #expect(status == 0, "\(err)")
+        #expect(err.contains("3 buckets"), "\(err)")
+
+        let from = t0 - 1, until = t0 + 50
+        let wantOnline: [Int: Double?] = [t0: nil, t0 + 10: 4, t0 + 20: 1, t0 + 30: 2, t0 + 40: nil, t0 + 50: nil]
+        let wantStarted: [Int: Double?] = [t0: nil, t0 + 10: 1, t0 + 20: 1, t0 + 30: nil, t0 + 40: nil, t0 + 50: nil]
+        #expect(waitUntil(20) {
+            fetch(storage, "stats.gauges.realm.t.session.online", from: from, until: until) == wantOnline
+                && fetch(storage, "stats.counters.realm.t.connection.started.count", from: from, until: until) == wantStarted
+        }, "session.online: \(fetch(storage, "stats.gauges.realm.t.session.online", from: from, until: until)), connection.started: \(fetch(storage, "stats.counters.realm.t.connection.started.count", from: from, until: until))")
+        #expect(fetch(storage, "stats.gauges.realm.t.connection.online", from: from, until: until)[t0 + 20] == 2)
+        #expect(fetch(storage, "stats.counters.realm.t.session.started.count", from: from, until: until)[t0 + 30] == 1)
+        #expect(fetch(storage, "stats.counters.realm.t.connection.started.rate", from: from, until: until)[t0 + 10] == 0.1)
+    }
+
+    @Test("replay --journal --summary over a window, and influx output with nanosecond timestamps")
+    func summaryAndInflux() throws {
+        let dir = TempDir()
+        let t0 = 1_709_251_200
+        let entries = (0..<6).map { ExportEntry(identifier: "rb", pid: 9, seconds: t0 + $0 * 10, message: "HTTP Connection[\($0 + 1)]: Connection from 10.0.0.1:1") }
+        try makeJournalFile(entries, at: dir.file("x.journal"))
+        let (s1, out, err) = try sh("'\(Repo.binary)' replay -q --journal --journal-file '\(dir.file("x.journal"))' --since 2024-03-01T00:00:15Z --until 2024-03-01T00:00:45Z --prefix realm.t --summary")
+        #expect(s1 == 0, "\(err)")
+        let (counters, gauges) = try parseSummary(out)
+        #expect(counters["realm.t.connection.started"] == 3)
+        #expect(gauges["realm.t.connection.online"] == 5)
+        let (s2, influx, _) = try sh("'\(Repo.binary)' replay -q --journal --journal-file '\(dir.file("x.journal"))' --prefix realm.t --to influx:-")
+        #expect(s2 == 0)
+        #expect(influx.contains("realm.t.connection.started,kind=counter value=1i \(t0 + 50)000000000\n"))
+        #expect(influx.contains("realm.t.connection.online,kind=gauge value=6i \(t0 + 50)000000000\n"))
+    }
+
+    @Test("replay of a file to dogstatsd: counts and gauges per bucket with |T timestamps, over real UDP")
+    func dogstatsd() throws {
+        let receiver = try StatsdReceiver()
+        defer { receiver.stop() }
+        let (status, _, err) = try sh("'\(Repo.binary)' replay -q --prefix realm.t --bucket 60 --since 2020-05-05T12:00:00Z --until 2020-05-05T12:04:59Z "
+                                      + "--to dogstatsd://127.0.0.1:\(receiver.port) '\(Repo.sample("realm-sync-worker.sample.log"))'")
+        #expect(status == 0, "\(err)")
+        // 12:00:00-12:00:59 is one bucket: three connections opened in it, one session still open at its end.
+        #expect(waitUntil(5) { receiver.lines.contains("realm.t.connection.started:3|c|T1588680000") })
+        #expect(receiver.lines.contains("realm.t.session.online:1|g|T1588680000"))
+        #expect(!receiver.lines.contains { $0.hasSuffix("|T1588680300") }, "the second life (12:05) is after --until")
+    }
+}
