@@ -18,8 +18,9 @@ check "realm-metrics --version runs from /usr/bin" bash -c "/usr/bin/realm-metri
 check "check passes on the installed pattern files" bash -c "/usr/bin/realm-metrics check -q /usr/share/realm-metrics/patterns/*.yaml /usr/share/realm-metrics/patterns/examples/*.yaml | grep -q ', 0 failed'"
 check "built-in names resolve to the installed patterns" bash -c "/usr/bin/realm-metrics explain 'Sync Connection[1]: Session[1]: Session initiated' | grep -q '^patterns: realm-sync-worker (/usr/share/realm-metrics/patterns/realm-sync-worker.yaml)'"
 check "the installed config parses (run refuses only for the missing journal units or statsd)" bash -c "/usr/bin/realm-metrics run --config /etc/realm-metrics/config.yaml --journal-directory /nonexistent 2>&1 | grep -q 'error \[source\]'"
-# verify exits 0 on unknown keys and only warns: any output at all is a failure here.
-check "systemd-analyze verify accepts the unit without a warning" bash -c 'out=$(systemd-analyze verify /lib/systemd/system/realm-metrics.service 2>&1); [ -z "$out" ] || { echo "$out"; exit 1; }'
+# verify exits 0 on unknown keys and only warns: any line about our unit is a failure here (warnings
+# about other installed units are not ours to fix).
+check "systemd-analyze verify accepts the unit without a warning" bash -c 'out=$(systemd-analyze verify /lib/systemd/system/realm-metrics.service 2>&1 | grep realm-metrics); [ -z "$out" ] || { echo "$out"; exit 1; }'
 
 check "the unit runs run --config as a dynamic user in systemd-journal" bash -c "grep -q '^ExecStart=/usr/bin/realm-metrics run --config /etc/realm-metrics/config.yaml' /lib/systemd/system/realm-metrics.service && grep -q '^DynamicUser=yes' /lib/systemd/system/realm-metrics.service && grep -q '^SupplementaryGroups=systemd-journal' /lib/systemd/system/realm-metrics.service"
 check "the man page is installed" bash -c "zcat /usr/share/man/man1/realm-metrics.1.gz | grep -q '^.SH COMMAND: RUN'"
