@@ -52,6 +52,8 @@ public struct ReplayReport: Sendable {
     public var truncatedLines: Int64
     public var bytesRead: Int64
     public var seconds: Double
+    /// Warnings for the operator (log levels that cannot feed some metrics).
+    public var warnings: [String] = []
     public var linesPerSecond: Double { seconds > 0 ? Double(stats.linesRead) / seconds : 0 }
 }
 
@@ -102,7 +104,8 @@ public struct ReplayJob {
             output.write(SummaryEncoder.json(pipeline.store.totals(), prefix: configuration.prefix))
         }
         output.flush()
-        return ReplayReport(stats: pipeline.stats, truncatedLines: reader.truncatedLines, bytesRead: reader.bytesRead, seconds: seconds)
+        return ReplayReport(stats: pipeline.stats, truncatedLines: reader.truncatedLines, bytesRead: reader.bytesRead, seconds: seconds,
+                            warnings: pipeline.takeWarnings())
     }
 }
 

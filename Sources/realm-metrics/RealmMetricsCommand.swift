@@ -18,7 +18,7 @@ struct RealmMetricsCommand: ParsableCommand {
               realm-metrics explain 'Sync Connection[3]: Session[1]: Session initiated'
             """,
         version: realmMetricsVersion,
-        subcommands: [RunCommand.self, ReplayCommand.self, CheckCommand.self, ExplainCommand.self]
+        subcommands: [RunCommand.self, ReplayCommand.self, CheckCommand.self, ExplainCommand.self, StatusCommand.self]
     )
 }
 

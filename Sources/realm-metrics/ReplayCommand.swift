@@ -113,8 +113,10 @@ struct ReplayCommand: ParsableCommand {
         do {
             let job = try ReplayJob(configuration: configuration)
             let report = try job.run(output: FDWriter.standardOutput())
+            let stderr = FDWriter.standardError()
+            for warning in report.warnings { stderr.write("realm-metrics: warning: \(warning)\n") }
+            stderr.flush()
             if !quiet {
-                let stderr = FDWriter.standardError()
                 stderr.write(ReplayReportText.render(report) + "\n")
                 stderr.flush()
             }

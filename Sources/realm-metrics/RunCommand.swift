@@ -25,7 +25,7 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var patternOptions: PatternOptions
 
-    @Option(name: .long, help: ArgumentHelp("YAML file with any of these options (keys: patterns, prefix, unit, identifier, journal_directory, journal_file, file, statsd, flush_interval, state_dir, max_packet_size, max_line_bytes); options given here override it.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("YAML file with any of these options (keys: patterns, prefix, unit, identifier, journal_directory, journal_file, file, statsd, flush_interval, state_dir, max_packet_size, max_line_bytes, own_metrics_prefix); options given here override it.", valueName: "file"))
     var config: String?
 
     @Option(name: .long, help: ArgumentHelp("Follow journal entries of this systemd unit (repeatable).", valueName: "unit"))
@@ -58,6 +58,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Longer lines are cut to this many bytes and counted (default: 65536).", valueName: "bytes"))
     var maxLineBytes: Int?
 
+    @Option(name: .long, help: ArgumentHelp("Prefix of the sidecar's own metrics (lines read, matched, send errors, checkpoint age, ...); default <prefix>.sidecar; '' sends none.", valueName: "prefix"))
+    var ownMetricsPrefix: String?
+
     /// Command line over configuration file over defaults.
     func resolved() throws -> RunConfiguration {
         var file = ConfigFile()
@@ -78,6 +81,7 @@ struct RunCommand: ParsableCommand {
         configuration.stateDirectory = stateDir ?? file.stateDir ?? "/var/lib/realm-metrics"
         configuration.maxPacketBytes = maxPacketSize ?? file.maxPacketSize ?? 1432
         configuration.maxLineBytes = maxLineBytes ?? file.maxLineBytes ?? 65536
+        configuration.ownMetricsPrefix = ownMetricsPrefix ?? file.ownMetricsPrefix
         guard configuration.flushInterval >= 0.1 && configuration.flushInterval <= 3600 else { throw ValidationError("flush interval must be between 0.1 and 3600 seconds") }
         guard (64...65000).contains(configuration.maxPacketBytes) else { throw ValidationError("max packet size must be between 64 and 65000") }
         guard configuration.maxLineBytes >= 64 else { throw ValidationError("max line bytes must be at least 64") }

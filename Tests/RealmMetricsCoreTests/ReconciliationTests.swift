@@ -102,3 +102,31 @@ struct ReconciliationTests {
         #expect(third.contains(MetricSample(name: "connection.online", kind: .gauge, value: 2)))
     }
 }
+
+@Suite("Worker log level")
+struct LogLevelWarningTests {
+    @Test("a worker announcing a level that cannot feed some metrics gets one warning naming them")
+    func warning() throws {
+        let set = try PatternLoader(provider: InMemoryPatternFiles(["m.yaml": """
+            rules:
+              - name: level
+                match: '^Log level: (?<l>\\w+)'
+                actions: [{log_level: l}]
+              - name: sess
+                match: '^S(?<s>\\d+) open'
+                level: detail
+                actions: [{count: session.started}, {open: session.online, key: '{s}'}]
+              - name: denied
+                match: '^denied'
+                level: error
+                actions: [{count: permission.denied}]
+            """])).load("m.yaml")
+        let p = LinePipeline(patterns: set)
+        feed(p, ["Log level: info", "Log level: info", "S1 open"])
+        let warnings = p.takeWarnings()
+        #expect(warnings == ["worker w logs at level info: it never writes the lines of these metrics, which stay at 0 (not a true zero): counter session.started, gauge session.online"])
+        feed(p, ["Log level: detail"])
+        #expect(p.takeWarnings().isEmpty)
+        #expect(set.metricsUnfed(at: .trace).isEmpty)
+    }
+}

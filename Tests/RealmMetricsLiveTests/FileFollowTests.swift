@@ -183,4 +183,28 @@ struct FileFollowTests {
         #expect(waitUntil(10) { receiver.counterTotals["realm.t.salutes"] == 1 && receiver.lastGauges["realm.t.greeted"] == 3 })
         #expect(s.terminate() == 0)
     }
+
+    @Test("the sidecar's own metrics arrive under <prefix>.sidecar, and status reports where it stands")
+    func ownMetricsAndStatus() throws {
+        let dir = TempDir()
+        appendText(dir.file("w.log"), "")
+        let receiver = try StatsdReceiver()
+        defer { receiver.stop() }
+        let s = try startFresh(fileArgs(receiver.port, dir), dir, "err")
+        appendText(dir.file("w.log"), try sampleLines().joined(separator: "\n") + "\n")
+        #expect(waitUntil(10) {
+            receiver.counterTotals["realm.t.sidecar.lines_read"] == 62 && receiver.counterTotals["realm.t.sidecar.lines_matched"] == 55
+                && receiver.counterTotals["realm.t.sidecar.orphan_closes"] == 3
+        }, "\(receiver.counterTotals.filter { $0.key.contains("sidecar") })")
+        #expect(receiver.lastGauges["realm.t.sidecar.checkpoint_age_seconds"] == 0)
+        #expect(s.terminate() == 0)
+        let (status, out, _) = try sh("'\(Repo.binary)' status --state-dir '\(dir.file("state"))'")
+        #expect(status == 0)
+        #expect(out.contains("file: \(dir.file("w.log")) at byte "))
+        #expect(out.contains("  lines_matched 55\n"))
+        #expect(out.contains("last error: none"))
+        let (missing, _, err) = try sh("'\(Repo.binary)' status --state-dir '\(dir.file("nothing"))'")
+        #expect(missing == 1)
+        #expect(err.contains("no state"))
+    }
 }

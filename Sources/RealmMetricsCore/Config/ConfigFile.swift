@@ -14,9 +14,10 @@ public struct ConfigFile: Sendable, Equatable {
     public var stateDir: String?
     public var maxPacketSize: Int?
     public var maxLineBytes: Int?
+    public var ownMetricsPrefix: String?
 
     public static let keys = ["patterns", "prefix", "unit", "identifier", "journal_directory", "journal_file", "file",
-                              "statsd", "flush_interval", "state_dir", "max_packet_size", "max_line_bytes"]
+                              "statsd", "flush_interval", "state_dir", "max_packet_size", "max_line_bytes", "own_metrics_prefix"]
 
     public init() {}
 
@@ -50,6 +51,7 @@ public struct ConfigFile: Sendable, Equatable {
         config.stateDir = try m.string("state_dir")
         config.maxPacketSize = try number("max_packet_size", 64...65000)
         config.maxLineBytes = try number("max_line_bytes", 64...(1 << 30))
+        config.ownMetricsPrefix = try m.string("own_metrics_prefix")
         return config
     }
 }

@@ -16,13 +16,18 @@ public struct StatsdEncoder: Sendable {
         }
     }
 
+    /// Packs samples into datagram payloads; see ``pack(_:maxBytes:)``.
+    public func datagrams(_ samples: [MetricSample], maxBytes: Int) -> [[UInt8]] {
+        StatsdEncoder.pack(samples.map(line), maxBytes: maxBytes)
+    }
+
     /// Packs lines into datagram payloads of at most `maxBytes` bytes, joined by newlines. A single line
     /// longer than `maxBytes` travels alone.
-    public func datagrams(_ samples: [MetricSample], maxBytes: Int) -> [[UInt8]] {
+    public static func pack(_ lines: [String], maxBytes: Int) -> [[UInt8]] {
         var out: [[UInt8]] = []
         var current: [UInt8] = []
-        for sample in samples {
-            let bytes = Array(line(sample).utf8)
+        for line in lines {
+            let bytes = Array(line.utf8)
             if !current.isEmpty && current.count + 1 + bytes.count > maxBytes {
                 out.append(current)
                 current = []

@@ -193,6 +193,21 @@ public final class PatternSet: Sendable {
         maxCaptures = m
     }
 
+    /// Metrics that a worker logging at `level` can never feed: every rule that feeds them matches a
+    /// line written at a more verbose level (sorted, as `kind name`).
+    public func metricsUnfed(at level: LogLevel) -> [String] {
+        var fed = Set<String>()
+        var all = Set<String>()
+        for rule in rules {
+            for (kind, name) in rule.metricNames {
+                let key = "\(kind.rawValue) \(name)"
+                all.insert(key)
+                if rule.level.map({ $0 >= level }) ?? true { fed.insert(key) }
+            }
+        }
+        return all.subtracting(fed).sorted()
+    }
+
     /// Fixed (non-templated) metric names this set declares, by kind, sorted.
     public func declaredNames(_ kind: MetricKind) -> [String] {
         var names = Set<String>()

@@ -140,6 +140,15 @@ public final class LinePipeline {
     let ruleCodes: UnsafeMutablePointer<OpaquePointer>
     let prefilter: LiteralPrefilter
     let hasIgnores: Bool
+    /// Warnings for the operator (a worker's log level that cannot feed some metrics); the owner
+    /// takes and prints them (``takeWarnings()``).
+    public private(set) var warnings: [String] = []
+
+    public func takeWarnings() -> [String] {
+        defer { warnings.removeAll() }
+        return warnings
+    }
+
     /// The parts of the last line the envelope split (valid after ``process(_:_:worker:)``).
     public private(set) var lastParts = EnvelopeParts(message: 0..<0)
 
@@ -415,6 +424,12 @@ public final class LinePipeline {
             case let .logLevel(group, _):
                 let b = bytes(group, message)
                 if let level = LogLevel(bytes: b) {
+                    if store.workers[worker].logLevel != level {
+                        let unfed = patterns.metricsUnfed(at: level)
+                        if !unfed.isEmpty {
+                            warnings.append("worker \(store.workerKeys[worker]) logs at level \(level): it never writes the lines of these metrics, which stay at 0 (not a true zero): \(unfed.joined(separator: ", "))")
+                        }
+                    }
                     store.setLogLevel(level, worker: worker)
                     effects?.pointee.append(.logLevel(level.description))
                 } else {

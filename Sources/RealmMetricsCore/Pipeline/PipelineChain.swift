@@ -44,6 +44,9 @@ public final class PipelineChain {
     /// Line counts plus the effect counts of every pipeline.
     public var stats: PipelineStats { lineStats.merging(effectsOf: pipelines.map(\.stats)) }
 
+    /// Warnings gathered by the pipelines since the last call.
+    public func takeWarnings() -> [String] { pipelines.flatMap { $0.takeWarnings() } }
+
     /// Starts a new life for `worker` from outside the log (a new process id in the journal).
     public func startWorkerLife(_ worker: Int) {
         store.resetWorker(worker, newLife: true)

@@ -344,18 +344,7 @@ final class DogStatsdSink: BucketSink {
     }
 
     func write(_ bucket: Bucket) throws(RealmMetricsError) {
-        var datagrams: [[UInt8]] = []
-        var current: [UInt8] = []
-        for line in encoder.lines(bucket) {
-            let bytes = Array(line.utf8)
-            if !current.isEmpty && current.count + 1 + bytes.count > maxPacketBytes {
-                datagrams.append(current)
-                current = []
-            }
-            if !current.isEmpty { current.append(0x0A) }
-            current += bytes
-        }
-        if !current.isEmpty { datagrams.append(current) }
+        let datagrams = StatsdEncoder.pack(encoder.lines(bucket), maxBytes: maxPacketBytes)
         sink.send(datagrams)
         // Pace the datagrams a little so a local receiver's socket buffer keeps up.
         if datagrams.count > 8 { usleep(200) }

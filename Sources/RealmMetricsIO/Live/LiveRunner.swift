@@ -20,6 +20,8 @@ public struct RunConfiguration: Sendable {
     public var maxLineBytes = 65536
     /// How often sources are read between flushes.
     public var tickInterval: Double = 0.1
+    /// Prefix of the sidecar's own metrics (`<prefix>.sidecar` when nil); empty sends none.
+    public var ownMetricsPrefix: String? = nil
 
     public init(prefix: String) { self.prefix = prefix }
 
@@ -59,6 +61,11 @@ public final class LiveRunner {
     let firstStart: Bool
     /// The own counts of earlier runs (from the state file): counts are kept across restarts.
     let earlierCounts: [String: Int64]
+    /// Own counts as last sent (deltas are sent).
+    var ownSent: [String: Int64]
+    let ownEncoder: StatsdEncoder?
+    /// Monotonic time of the last state file written.
+    var lastCheckpoint = monotonicSeconds()
 
     public init(configuration: RunConfiguration, provider: PatternFileProvider = FilePatternProvider(), log: FDWriter = .standardError()) throws(RealmMetricsError) {
         guard MetricName.isValidPath(configuration.prefix) else {
@@ -86,6 +93,12 @@ public final class LiveRunner {
         }
         firstStart = saved == nil
         earlierCounts = saved?.counts ?? [:]
+        ownSent = earlierCounts
+        let ownPrefix = configuration.ownMetricsPrefix ?? "\(configuration.prefix).sidecar"
+        if !ownPrefix.isEmpty && !MetricName.isValidPath(ownPrefix) {
+            throw RealmMetricsError(.usage, "own metrics prefix '\(ownPrefix)' must be dot-separated parts of letters, digits, _ and -")
+        }
+        ownEncoder = ownPrefix.isEmpty ? nil : StatsdEncoder(prefix: ownPrefix)
         if let saved { store.restore(saved.metrics) }
 
         if let journalConfiguration = configuration.journal {
@@ -212,6 +225,10 @@ public final class LiveRunner {
             }
         }
         tailer?.poll(handleFileLine)
+        for warning in chain.takeWarnings() {
+            log.write("realm-metrics: warning: \(warning)\n")
+            log.flush()
+        }
     }
 
     private var lastWorkerKey = ""
@@ -258,11 +275,27 @@ public final class LiveRunner {
     /// temporary file first, the datagrams sent, then the file renamed into place, so a crash can at
     /// most repeat or miss one interval, and only in the instant between send and rename.
     func flush() {
-        let samples = store.flush()
+        var lines = store.flush().map(encoder.line)
         flushes += 1
+        lines += ownMetricLines()
         let prepared = prepareCheckpoint()
-        sink.send(encoder.datagrams(samples, maxBytes: configuration.maxPacketBytes))
+        sink.send(StatsdEncoder.pack(lines, maxBytes: configuration.maxPacketBytes))
         if let prepared { commit(prepared) }
+    }
+
+    /// The sidecar's own metrics: its counts as counter deltas, and the checkpoint age as a gauge.
+    func ownMetricLines() -> [String] {
+        guard let ownEncoder else { return [] }
+        var samples: [MetricSample] = []
+        let now = counts()
+        for key in now.keys.sorted() where key != "flushes" {
+            let delta = now[key]! - (ownSent[key] ?? 0)
+            if delta != 0 { samples.append(MetricSample(name: key, kind: .counter, value: delta)) }
+        }
+        ownSent = now
+        samples.append(MetricSample(name: "checkpoint_age_seconds", kind: .gauge, value: Int64(monotonicSeconds() - lastCheckpoint)))
+        samples.append(MetricSample(name: "open_keys", kind: .gauge, value: Int64(store.openKeyCount)))
+        return samples.map(ownEncoder.line)
     }
 
     func checkpoint() {
@@ -289,6 +322,7 @@ public final class LiveRunner {
     private func commit(_ prepared: StateFile.Prepared) {
         do {
             try prepared.commit()
+            lastCheckpoint = monotonicSeconds()
             if lastStateError != nil {
                 log.write("realm-metrics: the state file is written again\n")
                 log.flush()
