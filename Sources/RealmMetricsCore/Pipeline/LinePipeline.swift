@@ -111,8 +111,9 @@ public struct EnvelopeParts: Sendable, Equatable {
     public var component: Range<Int>? = nil
     /// The level of the line: the captured word mapped through the envelope's levels, or its default.
     public var lineLevel: LogLevel? = nil
-    /// The layout of `time` (from the envelope that captured it).
-    public var timeLayout: TimeLayout? = nil
+    /// Index (in the pattern set's envelopes) of the envelope that captured `time`; an index keeps this
+    /// struct free of references, so copying it costs nothing on the hot path.
+    public var timeEnvelope: Int? = nil
 }
 
 /// How one line ended.
@@ -264,7 +265,7 @@ public final class LinePipeline {
             if envelope.messageToEnd { message = message.lowerBound..<parts.message.upperBound }
             if let t = shifted(envelope.timeGroup) {
                 parts.time = t
-                parts.timeLayout = envelope.timeLayout
+                parts.timeEnvelope = e - 1
             }
             if let c = shifted(envelope.componentGroup) { parts.component = c }
             if let l = shifted(envelope.levelGroup), !l.isEmpty {
@@ -281,7 +282,8 @@ public final class LinePipeline {
     /// The time a line's envelope carries (ms since the epoch), or nil when it has none or does not fit.
     /// Does not process the line.
     public func lineTime(_ start: UnsafePointer<UInt8>, _ length: Int, fallbackYear: Int) -> Int64? {
-        guard let parts = splitEnvelope(start, length), let range = parts.time, let layout = parts.timeLayout else { return nil }
+        guard let parts = splitEnvelope(start, length), let range = parts.time, let index = parts.timeEnvelope,
+              let layout = patterns.envelopes[index].timeLayout else { return nil }
         return layout.parse(UnsafeBufferPointer(start: start + range.lowerBound, count: range.count), fallbackYear: fallbackYear)
     }
 

@@ -1,0 +1,56 @@
+import Testing
+import Foundation
+@testable import RealmMetricsIO
+@testable import RealmMetricsCore
+
+@Suite("Hostile input")
+struct HostileInputTests {
+    static let patternsDir = GoldenSamplesTests.patternsDir
+
+    /// The golden sample with garbage between its lines must give exactly the golden totals.
+    @Test("invalid UTF-8, NUL bytes, \\r, binary garbage and a 10 MB line change nothing that was read")
+    func garbageBetweenLines() throws {
+        let set = try FilePatternProvider(builtInDirectories: [Self.patternsDir.path]).load("realm-sync-worker")
+        let pipeline = PipelineChain(patternSets: [set])
+        let worker = pipeline.store.workerID("w")
+        let reader = LineReader(maxLineBytes: 65536, chunkBytes: 1 << 16)
+        var generator = SystemRandomNumberGenerator()
+        var input: [UInt8] = []
+        let sample = try String(contentsOfFile: Self.patternsDir.appendingPathComponent("realm-sync-worker.sample.log").path, encoding: .utf8)
+        for line in sample.split(separator: "\n") {
+            input += Array(line.utf8) + [0x0D, 0x0A]  // CRLF
+            switch Int.random(in: 0..<4, using: &generator) {
+            case 0: input += [0xFF, 0xFE, 0xC0, 0x80, 0x0A]                          // invalid UTF-8
+            case 1: input += Array("Sync Connection[1]: \u{0}Session[1]: Session initiated\n".utf8)  // NUL inside
+            case 2: input += (0..<200).map { _ in UInt8.random(in: 0...255, using: &generator) }.filter { $0 != 0x0A } + [0x0A]
+            default: break
+            }
+        }
+        input += [UInt8](repeating: 0x41, count: 10 << 20) + [0x0A]                 // 10 MB without a newline
+        input += Array("2020-05-05T12:06:00.000: Sync Connection[2]: Session[9]: Session initiated\n".utf8)
+        input.withUnsafeBytes { reader.feed($0) { pipeline.process($0, $1, worker: worker) } }
+        reader.finish { pipeline.process($0, $1, worker: worker) }
+
+        let want = try String(contentsOfFile: Self.patternsDir.appendingPathComponent("realm-sync-worker.expected.json").path, encoding: .utf8)
+            .replacingOccurrences(of: "\"realm.test.session.started\": 7", with: "\"realm.test.session.started\": 8")
+            .replacingOccurrences(of: "\"realm.test.session.online\": 1", with: "\"realm.test.session.online\": 2")
+        #expect(SummaryEncoder.json(pipeline.store.totals(), prefix: "realm.test") == want)
+        #expect(reader.truncatedLines == 1)
+    }
+
+    @Test("a cardinality flood (200,000 distinct versions) keeps at most the cap of names")
+    func cardinalityFlood() throws {
+        let set = try FilePatternProvider(builtInDirectories: [Self.patternsDir.path]).load("realm-sync-worker")
+        let pipeline = PipelineChain(patternSets: [set])
+        let worker = pipeline.store.workerID("w")
+        for v in 0..<200_000 {
+            Array("HTTP Connection[1]: Received: Sync HTTP request (negotiated_protocol_version=\(v))".utf8).withUnsafeBufferPointer {
+                _ = pipeline.process($0.baseAddress!, $0.count, worker: worker)
+            }
+        }
+        let names = pipeline.store.counterNames.filter { $0.hasPrefix("protocol.") && $0.hasSuffix(".used") }
+        #expect(names.count == 101)
+        #expect(pipeline.store.counterTotals[pipeline.store.counterID("protocol.other.used")] == 199_900)
+        #expect(pipeline.stats.cardinalityOverflows == 199_900)
+    }
+}
