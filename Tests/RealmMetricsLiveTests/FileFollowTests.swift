@@ -193,10 +193,10 @@ struct FileFollowTests {
         let s = try startFresh(fileArgs(receiver.port, dir), dir, "err")
         appendText(dir.file("w.log"), try sampleLines().joined(separator: "\n") + "\n")
         #expect(waitUntil(10) {
-            receiver.counterTotals["realm.t.sidecar.lines_read"] == 62 && receiver.counterTotals["realm.t.sidecar.lines_matched"] == 55
-                && receiver.counterTotals["realm.t.sidecar.orphan_closes"] == 3
-        }, "\(receiver.counterTotals.filter { $0.key.contains("sidecar") })")
-        #expect(receiver.lastGauges["realm.t.sidecar.checkpoint_age_seconds"] == 0)
+            receiver.allCounterTotals["realm.t.sidecar.lines_read"] == 62 && receiver.allCounterTotals["realm.t.sidecar.lines_matched"] == 55
+                && receiver.allCounterTotals["realm.t.sidecar.orphan_closes"] == 3
+        }, "\(receiver.allCounterTotals.filter { $0.key.contains("sidecar") })")
+        #expect(receiver.allLastGauges["realm.t.sidecar.checkpoint_age_seconds"] == 0)
         #expect(s.terminate() == 0)
         let (status, out, _) = try sh("'\(Repo.binary)' status --state-dir '\(dir.file("state"))'")
         #expect(status == 0)

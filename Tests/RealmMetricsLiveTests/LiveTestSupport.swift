@@ -116,8 +116,11 @@ final class StatsdReceiver: @unchecked Sendable {
 
     var lines: [String] { lock.lock(); defer { lock.unlock() }; return received }
 
-    /// Sum of every counter delta received, by full name.
-    var counterTotals: [String: Int64] {
+    /// Sum of every counter delta received, by full name; the sidecar's own metrics (`.sidecar.`) apart.
+    var counterTotals: [String: Int64] { allCounterTotals.filter { !$0.key.contains(".sidecar.") } }
+
+    /// Sum of every counter delta received, the sidecar's own included.
+    var allCounterTotals: [String: Int64] {
         var out: [String: Int64] = [:]
         for line in lines where line.hasSuffix("|c") {
             let parts = line.dropLast(2).split(separator: ":")
@@ -126,8 +129,10 @@ final class StatsdReceiver: @unchecked Sendable {
         return out
     }
 
-    /// The last value received for each gauge.
-    var lastGauges: [String: Int64] {
+    /// The last value received for each gauge; the sidecar's own metrics apart.
+    var lastGauges: [String: Int64] { allLastGauges.filter { !$0.key.contains(".sidecar.") } }
+
+    var allLastGauges: [String: Int64] {
         var out: [String: Int64] = [:]
         for line in lines where line.hasSuffix("|g") {
             let parts = line.dropLast(2).split(separator: ":")

@@ -328,10 +328,47 @@ public final class LinePipeline {
         }
     }
 
+    /// Where the captures of the match being applied are: this pipeline's own match data, or a copy
+    /// made by another pipeline that classified the line (``applyClassified(rule:message:ovector:worker:)``).
+    var captureVector: UnsafePointer<Int>? = nil
+
     @inline(__always)
     func bytes(_ group: Int, _ message: UnsafePointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
-        guard let r = scratch.range(group) else { return UnsafeBufferPointer(start: message, count: 0) }
+        let range: Range<Int>?
+        if let v = captureVector {
+            let s = v[2 * group], e = v[2 * group + 1]
+            range = (group <= patterns.maxCaptures && s != Int(bitPattern: PCRE2_UNSET_VALUE) && s <= e) ? s..<e : nil
+        } else {
+            range = scratch.range(group)
+        }
+        guard let r = range else { return UnsafeBufferPointer(start: message, count: 0) }
         return UnsafeBufferPointer(start: message + r.lowerBound, count: r.count)
+    }
+
+    /// Number of `Int`s a copy of one match's captures takes.
+    public var captureVectorLength: Int { 2 * (patterns.maxCaptures + 1) }
+
+    /// Classifies a line without touching any metric state: the outcome, and where its message starts.
+    /// After `.matched`, ``copyCaptures(into:)`` saves the captures. One pipeline per thread.
+    @inline(__always)
+    public func classify(_ start: UnsafePointer<UInt8>, _ length: Int) -> (LineOutcome, Int) {
+        guard let parts = splitEnvelope(start, length) else { return (lastOutcome, 0) }
+        if hasIgnores, let outcome = checkIgnores(start, parts) { return (outcome, parts.message.lowerBound) }
+        return (matchRules(start + parts.message.lowerBound, parts.message.count), parts.message.lowerBound)
+    }
+
+    /// Copies the captures of the last match (``captureVectorLength`` values).
+    @inline(__always)
+    public func copyCaptures(into target: UnsafeMutablePointer<Int>) {
+        target.update(from: scratch.ovector, count: captureVectorLength)
+    }
+
+    /// Applies a rule matched by another pipeline over the same pattern set, with its copied captures.
+    @inline(__always)
+    public func applyClassified(rule: Int, message: UnsafePointer<UInt8>, ovector: UnsafePointer<Int>, worker: Int) {
+        captureVector = ovector
+        apply(rule: rule, message: message, worker: worker, effects: nil)
+        captureVector = nil
     }
 
     func expand(_ parts: [TemplatePart], _ message: UnsafePointer<UInt8>) -> String {

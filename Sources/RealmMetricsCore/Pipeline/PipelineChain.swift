@@ -28,7 +28,18 @@ public final class PipelineChain {
         return result
     }
 
-    /// The time the line carries, from the first pattern set whose envelope fits it and has a time.
+    /// Counts and applies a line that a classifier pipeline (over the same single pattern set) has
+    /// already matched; see ``LinePipeline/classify(_:_:)``.
+    @inline(__always)
+    public func applyClassified(_ outcome: LineOutcome, message: UnsafePointer<UInt8>, ovector: UnsafePointer<Int>, worker: Int) {
+        if case let .matched(rule) = outcome {
+            pipelines[0].applyClassified(rule: rule, message: message, ovector: ovector, worker: worker)
+        }
+        lineStats.linesRead += 1
+        lineStats.count(outcome)
+    }
+
+    /// Warnings gathered by the pipelines since the last call., from the first pattern set whose envelope fits it and has a time.
     public func lineTime(_ start: UnsafePointer<UInt8>, _ length: Int, fallbackYear: Int) -> Int64? {
         for pipeline in pipelines {
             if let t = pipeline.lineTime(start, length, fallbackYear: fallbackYear) { return t }
