@@ -4,7 +4,7 @@ RELEASE_BIN := .build/release/realm-metrics
 DEBUG_BIN := .build/debug/realm-metrics
 FORMATS := realm-sync-worker ros1 ros2
 
-.PHONY: all deps deps-test services build build-debug run test test-package deb bench test-swift test-cli check-patterns golden-check golden-record clean
+.PHONY: all deps deps-test services build build-debug run test test-package deb bench fuzz fuzz-long test-swift test-cli check-patterns golden-check golden-record clean
 
 all: build
 
@@ -33,7 +33,7 @@ run: build
 	$(RELEASE_BIN) run
 
 ## test: unit, golden and command-line tests
-test: deps services test-swift test-cli test-package
+test: deps services test-swift test-cli test-package fuzz
 
 test-swift: build-debug
 	$(SWIFT) test
@@ -44,6 +44,13 @@ test-cli: build-debug
 ## test-package: build the .deb, install it here, check it, remove it
 test-package: deps
 	@bash Tests/package/deb-test.sh
+
+## fuzz: a short libFuzzer run over the pattern loader and line pipeline (fuzz-long: 10 minutes)
+fuzz: deps
+	@bash scripts/fuzz.sh 20
+
+fuzz-long: deps
+	@bash scripts/fuzz.sh 600
 
 ## deb: dist/realm-metrics_<version>_<arch>.deb
 deb: deps

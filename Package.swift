@@ -51,6 +51,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // libFuzzer target for the pattern-file loader and the line pipeline (make fuzz, make fuzz-long).
+        .executableTarget(name: "realm-metrics-fuzz", dependencies: ["RealmMetricsCore"]),
         .testTarget(name: "RealmMetricsCoreTests", dependencies: ["RealmMetricsCore"]),
         .testTarget(name: "RealmMetricsIOTests", dependencies: ["RealmMetricsIO", "RealmMetricsCore"]),
         // End-to-end: the built binary against a real journald, real files, real UDP and a real statsd server.
