@@ -188,4 +188,21 @@ struct FileTailerTests {
         c.poll(t)
         #expect(c.texts == ["x"])
     }
+
+    @Test("a log directory removed and created again is followed again")
+    func directoryRecreated() throws {
+        let dir = Dir(), c = Collector()
+        let logs = dir.file("logs")
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        let t = FileTailer(globs: [logs + "/*.log"], saved: []) { c.messages.append($0) }
+        dir.append("logs/w.log", "before\n")
+        c.poll(t)
+        try FileManager.default.removeItem(atPath: logs)
+        c.poll(t)
+        #expect(t.followedPaths.isEmpty)
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        dir.append("logs/w.log", "after\n")
+        c.poll(t)
+        #expect(c.texts == ["before", "after"])
+    }
 }

@@ -207,4 +207,27 @@ struct FileFollowTests {
         #expect(missing == 1)
         #expect(err.contains("no state"))
     }
+
+    @Test("a state directory that cannot be written: the sidecar reports it once, keeps counting and sending, and recovers")
+    func stateNotWritable() throws {
+        let dir = TempDir()
+        appendText(dir.file("w.log"), "")
+        let receiver = try StatsdReceiver()
+        defer { receiver.stop() }
+        let s = try startFresh(fileArgs(receiver.port, dir), dir, "err")
+        // Something in the way of the temporary file: every save fails, the old state stays.
+        try FileManager.default.createDirectory(atPath: dir.file("state/state.json.tmp"), withIntermediateDirectories: true)
+        let before = try String(contentsOfFile: dir.file("state/state.json"), encoding: .utf8)
+        let lines = try sampleLines()
+        appendText(dir.file("w.log"), lines.joined(separator: "\n") + "\n")
+        let (counters, _) = try expectedFor(lines, in: dir, name: "e.log")
+        #expect(waitUntil(10) { receiver.counterTotals == counters })
+        try s.waitForStderr("cannot save state")
+        #expect(s.stderr.components(separatedBy: "cannot save state").count == 2, "reported once")
+        #expect(try String(contentsOfFile: dir.file("state/state.json"), encoding: .utf8) == before)
+        try FileManager.default.removeItem(atPath: dir.file("state/state.json.tmp"))
+        try s.waitForStderr("the state file is written again")
+        #expect(waitUntil(5) { receiver.allLastGauges["realm.t.sidecar.checkpoint_age_seconds"] == 0 })
+        #expect(s.terminate() == 0)
+    }
 }
