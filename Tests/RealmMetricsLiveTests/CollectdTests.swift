@@ -5,8 +5,11 @@ import Glibc
 #endif
 
 /// A free UDP port on 127.0.0.1 (bound once and released).
-func freeUDPPort() -> UInt16 {
-    let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+func freeUDPPort() -> UInt16 { freePort(SOCK_DGRAM) }
+
+/// A free port of `type` on 127.0.0.1 (bound once and released).
+func freePort(_ type: __socket_type) -> UInt16 {
+    let fd = socket(AF_INET, Int32(type.rawValue), 0)
     defer { close(fd) }
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)

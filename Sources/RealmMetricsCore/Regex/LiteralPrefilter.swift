@@ -225,20 +225,7 @@ public enum RequiredLiteral {
     }
 
     static func containsTopLevelAlternation(_ p: [UInt8]) -> Bool {
-        var depth = 0
-        var i = 0
-        while i < p.count {
-            switch p[i] {
-            case UInt8(ascii: "\\"): i += 2; continue
-            case UInt8(ascii: "["): i = skipClass(p, i); continue
-            case UInt8(ascii: "("): depth += 1
-            case UInt8(ascii: ")"): depth -= 1
-            case UInt8(ascii: "|"): if depth == 0 { return true }
-            default: break
-            }
-            i += 1
-        }
-        return false
+        splitTopLevel(p[...]).count > 1
     }
 }
 
