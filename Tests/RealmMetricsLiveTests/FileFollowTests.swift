@@ -230,4 +230,43 @@ struct FileFollowTests {
         #expect(waitUntil(5) { receiver.allLastGauges["realm.t.sidecar.checkpoint_age_seconds"] == 0 })
         #expect(s.terminate() == 0)
     }
+
+    @Test("a log file the sidecar may not read (as an unprivileged user): reported once, followed once readable")
+    func permissionDenied() throws {
+        guard getuid() == 0 else { throw TestFailure("this test switches to the user nobody and needs root") }
+        let dir = TempDir()
+        chmod(dir.path, 0o755)
+        appendText(dir.file("w.log"), try sampleLines().joined(separator: "\n") + "\n")
+        chmod(dir.file("w.log"), 0o600)  // root's, unreadable for nobody
+        try FileManager.default.createDirectory(atPath: dir.file("state"), withIntermediateDirectories: true)
+        _ = try sh("chown nobody '\(dir.file("state"))'")
+        let receiver = try StatsdReceiver()
+        defer { receiver.stop() }
+        // setpriv execs the sidecar itself (no process in between to take the signals).
+        let s = try Sidecar(["--reuid=nobody", "--regid=nogroup", "--clear-groups", "--", Repo.binary] + fileArgs(receiver.port, dir),
+                            stderrPath: dir.file("err"), executable: "/usr/bin/setpriv")
+        try s.waitForStderr("cannot open: Permission denied")
+        try s.waitForStderr("reporting from now on")
+        usleep(500_000)
+        #expect(s.stderr.components(separatedBy: "Permission denied").count == 2, "reported once: \(s.stderr)")
+        chmod(dir.file("w.log"), 0o644)
+        // Readable now: read from its start like any file that appears later.
+        let (counters, _) = try expectedFor(try sampleLines(), in: dir, name: "e.log")
+        #expect(waitUntil(10) { receiver.counterTotals == counters }, "\(receiver.counterTotals)")
+        #expect(s.terminate() == 0)
+    }
+
+    @Test("a receiver that takes datagrams and never reads them (black hole) does not slow or stop the sidecar")
+    func blackHole() throws {
+        let dir = TempDir()
+        // A bound UDP socket nobody reads: its buffer fills, then the kernel drops.
+        let hole = try StatsdReceiver(reading: false)
+        defer { hole.stop() }
+        appendText(dir.file("w.log"), "")
+        let s = try startFresh(fileArgs(hole.port, dir, flush: "0.1"), dir, "err")
+        let lines = try workerLog(20_000)
+        appendText(dir.file("w.log"), lines.joined(separator: "\n") + "\n")
+        #expect(waitUntil(15) { (stateCounts(dir)["lines_read"] ?? 0) == 20_000 && (stateCounts(dir)["flushes"] ?? 0) >= 10 })
+        #expect(s.terminate() == 0)
+    }
 }

@@ -75,7 +75,8 @@ final class StatsdReceiver: @unchecked Sendable {
     private var received: [String] = []
     private var thread: Thread?
 
-    init() throws {
+    /// With `reading: false` nothing is ever read from the socket (a black hole once its buffer is full).
+    init(reading: Bool = true) throws {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         self.fd = fd
         var addr = sockaddr_in()
@@ -89,6 +90,7 @@ final class StatsdReceiver: @unchecked Sendable {
         port = UInt16(bigEndian: addr.sin_port)
         var tv = timeval(tv_sec: 0, tv_usec: 100_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        guard reading else { return }
         let t = Thread { [unowned self] in self.loop() }
         thread = t
         t.start()
@@ -147,10 +149,10 @@ final class Sidecar {
     let process = Process()
     let stderrPath: String
 
-    init(_ arguments: [String], stderrPath: String) throws {
+    init(_ arguments: [String], stderrPath: String, executable: String = Repo.binary) throws {
         self.stderrPath = stderrPath
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: Repo.binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
         process.standardOutput = FileHandle.nullDevice
