@@ -7,29 +7,30 @@ struct ReplayCommand: ParsableCommand {
         commandName: "replay",
         abstract: "Read log files or the journal once and write the metrics they yield, also with their original times (backfill).",
         discussion: """
-            The files are read in the order given as successive pieces of one worker's log (for example \
-            rotated files, oldest first); with --worker-per-file each file is a worker of its own and the \
-            host gauges are their sum. '-' reads standard input.
+            The files are read in the order given as successive pieces of one worker's log (rotated \
+            files oldest first); with --worker-per-file each file is its own worker and the host \
+            gauges are their sum. '-' reads standard input. --journal reads the journal instead \
+            (--unit, --identifier, --journal-directory, --journal-file as for run).
 
-            Output (standard output):
-              --to stdout   statsd lines: counters as name:total|c, gauges as name:value|g (the default)
-              --summary     one JSON object {"counters": {...}, "gauges": {...}} with full names; every
-                            metric the pattern files declare is listed, untouched ones as 0
-              --to graphite://HOST:PORT    Graphite plaintext over TCP, one point per metric and bucket, at the
-                                           bucket's time; --graphite-naming statsd (default) writes the names a
-                                           stock statsd writes (stats.counters.<name>.count/.rate,
-                                           stats.gauges.<name>), plain writes <name>
-              --to dogstatsd://HOST:PORT   DogStatsD over UDP with |T<unix time>
-              --to influx:PATH | influx:-  InfluxDB line protocol with timestamps
-            Backfill: lines are grouped into buckets of --bucket seconds (default 10, statsd's flush): per
-            bucket the counter deltas and each gauge's value at the bucket's end. --journal reads the
-            journal instead of files (--unit, --identifier, --journal-directory, --journal-file as for
-            run); --since/--until limit the time (ISO 8601 like 2024-03-01T10:00:00Z, or -2h, -1d,
-            yesterday, today, now). Lines before --since are read to rebuild the gauges but not reported.
-            No state file is read or written: each worker life starts from zero.
+            Targets (--to):
+              stdout                 statsd lines name:total|c, name:value|g (default)
+              graphite://HOST:PORT   Graphite plaintext over TCP, at the bucket times
+              dogstatsd://HOST:PORT  DogStatsD over UDP with |T<unix time>
+              influx:PATH, influx:-  InfluxDB line protocol with timestamps
+            --summary prints one JSON object {"counters": {...}, "gauges": {...}} \
+            with full names; every declared metric is listed, untouched ones as 0.
 
-            Line counts (read, matched, ignored, unmatched, cut, ...) and the rate go to standard error
-            unless --quiet; on a terminal a progress line shows how far a backfill is.
+            Backfill: with a timed target, --since or --until, lines are grouped into buckets \
+            of --bucket seconds (default 10, statsd's flush): per bucket the counter deltas and \
+            each gauge's value at the bucket's end, stamped with the bucket's time. \
+            --graphite-naming statsd (default) writes what a stock statsd writes \
+            (stats.counters.<name>.count and .rate, stats.gauges.<name>); plain writes <name>. \
+            TIME is ISO 8601 (2024-03-01T10:00:00Z), -2h, -1d, yesterday, today, now or \
+            @<unix seconds>. Lines before --since rebuild the gauges but are not reported. No \
+            state file is read or written: each worker life starts from zero.
+
+            Line counts go to standard error unless --quiet; on a terminal a progress line \
+            shows how far a backfill is.
             """
     )
 
