@@ -116,6 +116,17 @@ public struct EnvelopeParts: Sendable, Equatable {
     public var timeEnvelope: Int? = nil
 }
 
+/// An envelope's compiled code and group numbers as plain values (-1: no such group).
+struct EnvelopeCode {
+    var code: OpaquePointer
+    var messageGroup: Int
+    var messageToEnd: Bool
+    var timeGroup: Int
+    var levelGroup: Int
+    var componentGroup: Int
+    var hasDefaultLevel: Bool
+}
+
 /// How one line ended.
 public enum LineOutcome: Sendable, Equatable {
     case matched(rule: Int)
@@ -140,6 +151,10 @@ public final class LinePipeline {
     /// The rules' compiled code, in rule order (kept alive by `patterns`), for the hot loop.
     let ruleCodes: UnsafeMutablePointer<OpaquePointer>
     let prefilter: LiteralPrefilter
+    /// The prefilter's tables as a plain value (`prefilter` keeps them alive): no reference counting per line.
+    let prefilterTables: PrefilterTables
+    /// The envelopes' compiled code and groups as plain values (`patterns` keeps them alive).
+    let envelopeCodes: UnsafeMutableBufferPointer<EnvelopeCode>
     let hasIgnores: Bool
     /// Warnings for the operator (a worker's log level that cannot feed some metrics); the owner
     /// takes and prints them (``takeWarnings()``).
@@ -159,6 +174,13 @@ public final class LinePipeline {
         scratch = RegexScratch(maxCaptures: patterns.maxCaptures, matchLimit: matchLimit)
         mask = .allocate(capacity: patterns.prefilter.wordCount)
         prefilter = patterns.prefilter
+        prefilterTables = patterns.prefilter.tables
+        envelopeCodes = .allocate(capacity: patterns.envelopes.count)
+        for (i, e) in patterns.envelopes.enumerated() {
+            envelopeCodes[i] = EnvelopeCode(code: e.regex.code, messageGroup: e.messageGroup, messageToEnd: e.messageToEnd,
+                                            timeGroup: e.timeGroup ?? -1, levelGroup: e.levelGroup ?? -1,
+                                            componentGroup: e.componentGroup ?? -1, hasDefaultLevel: e.defaultLevel != nil)
+        }
         hasIgnores = !patterns.ignores.isEmpty
         ruleCodes = .allocate(capacity: max(1, patterns.rules.count))
         for (i, rule) in patterns.rules.enumerated() { ruleCodes[i] = rule.regex.code }
@@ -178,6 +200,7 @@ public final class LinePipeline {
     deinit {
         mask.deallocate()
         ruleCodes.deallocate()
+        envelopeCodes.deallocate()
     }
 
     /// Processes one line (without its newline) for `worker` (a ``MetricStore/workerID(_:)``) and counts
@@ -245,20 +268,19 @@ public final class LinePipeline {
     @inline(__always)
     func splitEnvelope(_ start: UnsafePointer<UInt8>, _ length: Int, from first: Int = 0) -> EnvelopeParts? {
         var parts = EnvelopeParts(message: 0..<length)
-        let envelopes = patterns.envelopes
         var e = first
-        while e < envelopes.count {
-            let envelope = envelopes[e]
+        while e < envelopeCodes.count {
+            let envelope = envelopeCodes[e]
             e += 1
             let base = parts.message.lowerBound
-            switch scratch.match(envelope.regex, start + base, parts.message.count) {
+            switch scratch.match(code: envelope.code, start + base, parts.message.count) {
             case .match: break
             case .noMatch: lastOutcome = .envelopeMismatch; return nil
             case .limitExceeded: lastOutcome = .matchLimit; return nil
             case let .error(code): lastOutcome = .matchError(code); return nil
             }
-            func shifted(_ group: Int?) -> Range<Int>? {
-                guard let group, let r = scratch.range(group) else { return nil }
+            @inline(__always) func shifted(_ group: Int) -> Range<Int>? {
+                guard group >= 0, let r = scratch.range(group) else { return nil }
                 return (r.lowerBound + base)..<(r.upperBound + base)
             }
             guard var message = shifted(envelope.messageGroup) else { lastOutcome = .envelopeMismatch; return nil }
@@ -270,9 +292,9 @@ public final class LinePipeline {
             if let c = shifted(envelope.componentGroup) { parts.component = c }
             if let l = shifted(envelope.levelGroup), !l.isEmpty {
                 parts.level = l
-                parts.lineLevel = envelope.level(of: UnsafeBufferPointer(start: start + l.lowerBound, count: l.count))
-            } else if parts.lineLevel == nil, let d = envelope.defaultLevel {
-                parts.lineLevel = d
+                parts.lineLevel = patterns.envelopes[e - 1].level(of: UnsafeBufferPointer(start: start + l.lowerBound, count: l.count))
+            } else if parts.lineLevel == nil, envelope.hasDefaultLevel {
+                parts.lineLevel = patterns.envelopes[e - 1].defaultLevel
             }
             parts.message = message
         }
@@ -290,8 +312,8 @@ public final class LinePipeline {
     /// First rule, in order, that the prefilter admits and whose regex matches the message.
     @inline(__always)
     func matchRules(_ message: UnsafePointer<UInt8>, _ length: Int) -> LineOutcome {
-        prefilter.candidates(message, length, into: mask)
-        for w in 0..<prefilter.wordCount {
+        prefilterTables.candidates(message, length, into: mask)
+        for w in 0..<prefilterTables.wordCount {
             var bits = mask[w]
             while bits != 0 {
                 let r = w << 6 | bits.trailingZeroBitCount

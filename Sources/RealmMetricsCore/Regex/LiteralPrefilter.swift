@@ -333,6 +333,36 @@ public final class LiteralPrefilter: @unchecked Sendable {
         offsets.deallocate(); lengths.deallocate(); literalBytes.deallocate(); always.deallocate()
     }
 
+    /// The tables as a plain value (pointers into this object's buffers, valid while it lives): the hot
+    /// loop can use them without reference counting.
+    public var tables: PrefilterTables {
+        PrefilterTables(windowBytes: windowBytes, shift: shift, heads: heads, rules: rules, nexts: nexts, offsets: offsets,
+                        lengths: lengths, prefixes: prefixes, prefixMasks: prefixMasks, literalBytes: literalBytes,
+                        entryCount: entryCount, always: always, wordCount: wordCount)
+    }
+
+    /// Writes the candidate rule set for `length` bytes at `start` into `mask` (`wordCount` words).
+    public func candidates(_ start: UnsafePointer<UInt8>, _ length: Int, into mask: UnsafeMutablePointer<UInt64>) {
+        tables.candidates(start, length, into: mask)
+    }
+}
+
+/// A ``LiteralPrefilter``'s tables, borrowed: valid only while the prefilter lives.
+public struct PrefilterTables: @unchecked Sendable {
+    let windowBytes: Int
+    let shift: UnsafeMutablePointer<UInt8>
+    let heads: UnsafeMutablePointer<Int32>
+    let rules: UnsafeMutablePointer<Int32>
+    let nexts: UnsafeMutablePointer<Int32>
+    let offsets: UnsafeMutablePointer<Int32>
+    let lengths: UnsafeMutablePointer<Int32>
+    let prefixes: UnsafeMutablePointer<UInt64>
+    let prefixMasks: UnsafeMutablePointer<UInt64>
+    let literalBytes: UnsafeMutablePointer<UInt8>
+    let entryCount: Int
+    let always: UnsafeMutablePointer<UInt64>
+    public let wordCount: Int
+
     /// Writes the candidate rule set for `length` bytes at `start` into `mask` (`wordCount` words).
     @inline(__always)
     public func candidates(_ start: UnsafePointer<UInt8>, _ length: Int, into mask: UnsafeMutablePointer<UInt64>) {
