@@ -269,4 +269,31 @@ struct FileFollowTests {
         #expect(waitUntil(15) { (stateCounts(dir)["lines_read"] ?? 0) == 20_000 && (stateCounts(dir)["flushes"] ?? 0) >= 10 })
         #expect(s.terminate() == 0)
     }
+
+    @Test("a full state file system: reported once, counting and sending go on, the old state stays, it recovers")
+    func stateDiskFull() throws {
+        guard getuid() == 0 else { throw TestFailure("this test mounts a small tmpfs and needs root") }
+        let dir = TempDir()
+        try FileManager.default.createDirectory(atPath: dir.file("state"), withIntermediateDirectories: true)
+        let (mounted, _, mountErr) = try sh("mount -t tmpfs -o size=256k tmpfs '\(dir.file("state"))'")
+        guard mounted == 0 else { throw TestFailure("cannot mount a tmpfs: \(mountErr)") }
+        defer { _ = try? sh("umount -l '\(dir.file("state"))'") }
+        appendText(dir.file("w.log"), "")
+        let receiver = try StatsdReceiver()
+        defer { receiver.stop() }
+        let s = try startFresh(fileArgs(receiver.port, dir), dir, "err")
+        let before = try String(contentsOfFile: dir.file("state/state.json"), encoding: .utf8)
+        _ = try sh("dd if=/dev/zero of='\(dir.file("state/filler"))' bs=4k 2>/dev/null; true")  // until ENOSPC
+        let lines = try sampleLines()
+        appendText(dir.file("w.log"), lines.joined(separator: "\n") + "\n")
+        let (counters, _) = try expectedFor(lines, in: dir, name: "e.log")
+        #expect(waitUntil(10) { receiver.counterTotals == counters })
+        try s.waitForStderr("No space left on device")
+        #expect(s.stderr.components(separatedBy: "cannot save state").count == 2, "reported once")
+        #expect(try String(contentsOfFile: dir.file("state/state.json"), encoding: .utf8) == before)
+        try FileManager.default.removeItem(atPath: dir.file("state/filler"))
+        try s.waitForStderr("the state file is written again")
+        #expect(s.terminate() == 0)
+        #expect(try String(contentsOfFile: dir.file("state/state.json"), encoding: .utf8).contains("\"lines_matched\":55"))
+    }
 }
