@@ -65,6 +65,8 @@ public final class BackfillJob {
     public private(set) var buckets = 0
     public private(set) var points = 0
     public private(set) var untimedLines: Int64 = 0
+    /// Journal lines cut to the line limit.
+    public private(set) var truncatedLines: Int64 = 0
     let fallbackYear: Int
     var lastProgress = 0.0
     let started = monotonicSeconds()
@@ -215,15 +217,9 @@ public final class BackfillJob {
                     return
                 }
                 if entry.newProcess { chain.startWorkerLife(lastWorker) }
-                let count = entry.message.count
-                let base = entry.message.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(bitPattern: 1)!
-                var start = 0
-                repeat {
-                    var end = start
-                    while end < count && base[end] != 0x0A { end += 1 }
-                    chain.process(base + start, min(end - start, configuration.maxLineBytes), worker: lastWorker)
-                    start = end + 1
-                } while start < count
+                truncatedLines += entry.forEachLine(maxLineBytes: configuration.maxLineBytes) { start, length in
+                    chain.process(start, length, worker: lastWorker)
+                }
             }
             if configuration.progress, let t = firstTime {
                 let from = rangeStart ?? t

@@ -246,24 +246,8 @@ public final class LiveRunner {
     private func handleJournalEntry(_ entry: JournalSource.Entry) {
         let worker = workerID(entry.worker)
         if entry.newProcess { chain.startWorkerLife(worker) }
-        let count = entry.message.count
-        guard count > 0, let base = entry.message.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
-            chain.process(UnsafePointer(bitPattern: 1)!, 0, worker: worker)
-            return
-        }
-        // A message may hold several lines; each is one line of the worker's log.
-        var start = 0
-        while start < count {
-            var end = start
-            while end < count && base[end] != 0x0A { end += 1 }
-            var length = end - start
-            if length > 0 && base[start + length - 1] == 0x0D { length -= 1 }
-            if length > configuration.maxLineBytes {
-                length = configuration.maxLineBytes
-                truncatedJournalLines += 1
-            }
-            chain.process(base + start, length, worker: worker)
-            start = end + 1
+        truncatedJournalLines += entry.forEachLine(maxLineBytes: configuration.maxLineBytes) { start, length in
+            chain.process(start, length, worker: worker)
         }
     }
 
