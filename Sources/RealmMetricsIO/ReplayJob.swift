@@ -39,8 +39,11 @@ public struct ReplayConfiguration: Sendable {
     public var maxLineBytes = 65536
     /// Print the line counts to standard error at the end.
     public var report = true
-    /// Threads that match lines (the metric state is always changed by one, in order).
+    /// Threads that match lines (the metric state is always changed by one, in order); 1 reads, matches
+    /// and applies on the calling thread alone.
     public var threads = 2
+    /// Bytes read at a time (the unit of work handed to the matching threads).
+    public var chunkBytes = 4 << 20
 
     public init(prefix: String, files: [String]) {
         self.prefix = prefix
@@ -75,17 +78,16 @@ public struct ReplayJob {
     /// Runs the replay; statsd lines and the summary go to `output`.
     public func run(output: FDWriter) throws(RealmMetricsError) -> ReplayReport {
         let pipeline = PipelineChain(patternSets: patternSets)
-        let reader = LineReader(maxLineBytes: configuration.maxLineBytes, chunkBytes: 4 << 20)
-        // Two cores classify, one applies in order (one pattern set; the results are the same).
-        let parallel = patternSets.count == 1 && configuration.threads > 1 ? ParallelClassifier(chain: pipeline, threads: configuration.threads) : nil
         let started = monotonicSeconds()
+        // Open every file first: a missing one stops the replay before any reading.
+        var inputs: [(name: String, fd: Int32, worker: Int)] = []
+        defer { for input in inputs where input.fd != STDIN_FILENO { close(input.fd) } }
         var sharedWorker = -1
         for file in configuration.files {
             let fd: Int32 = file == "-" ? STDIN_FILENO : open(file, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else {
                 throw RealmMetricsError(.input, "\(file): cannot open: \(errnoText(errno))")
             }
-            defer { if fd != STDIN_FILENO { close(fd) } }
             let worker: Int
             if configuration.workerPerFile {
                 worker = pipeline.store.workerID(file)
@@ -93,17 +95,28 @@ public struct ReplayJob {
                 if sharedWorker < 0 { sharedWorker = pipeline.store.workerID("replay") }
                 worker = sharedWorker
             }
-            let readError: Int32?
-            if let parallel {
-                reader.onBatchEnd = { parallel.flush() }
-                readError = reader.read(fd: fd, flushPartialAtEOF: true) { start, length in parallel.add(start, length, worker: worker) }
-                parallel.flush()
-            } else {
-                readError = reader.read(fd: fd, flushPartialAtEOF: true) { start, length in pipeline.process(start, length, worker: worker) }
+            inputs.append((file, fd, worker))
+        }
+        let truncatedLines: Int64, bytesRead: Int64
+        if patternSets.count == 1 && configuration.threads > 1 {
+            // Reading, matching (on `threads` threads) and applying in order run side by side.
+            let parallel = ParallelReplay(chain: pipeline, threads: configuration.threads, maxLineBytes: configuration.maxLineBytes,
+                                          chunkBytes: configuration.chunkBytes)
+            if let failure = parallel.run(files: inputs) {
+                throw RealmMetricsError(.input, "\(failure.file): read failed: \(errnoText(failure.errno)) (metrics up to this point were not written)")
             }
-            if let error = readError {
-                throw RealmMetricsError(.input, "\(file): read failed: \(errnoText(error)) (metrics up to this point were not written)")
+            truncatedLines = parallel.truncatedLines
+            bytesRead = parallel.bytesRead
+        } else {
+            let reader = LineReader(maxLineBytes: configuration.maxLineBytes, chunkBytes: configuration.chunkBytes)
+            for input in inputs {
+                let worker = input.worker
+                if let error = reader.read(fd: input.fd, flushPartialAtEOF: true, { start, length in pipeline.process(start, length, worker: worker) }) {
+                    throw RealmMetricsError(.input, "\(input.name): read failed: \(errnoText(error)) (metrics up to this point were not written)")
+                }
             }
+            truncatedLines = reader.truncatedLines
+            bytesRead = reader.bytesRead
         }
         let seconds = monotonicSeconds() - started
         if configuration.printStatsd {
@@ -114,7 +127,7 @@ public struct ReplayJob {
             output.write(SummaryEncoder.json(pipeline.store.totals(), prefix: configuration.prefix))
         }
         output.flush()
-        return ReplayReport(stats: pipeline.stats, truncatedLines: reader.truncatedLines, bytesRead: reader.bytesRead, seconds: seconds,
+        return ReplayReport(stats: pipeline.stats, truncatedLines: truncatedLines, bytesRead: bytesRead, seconds: seconds,
                             warnings: pipeline.takeWarnings())
     }
 }

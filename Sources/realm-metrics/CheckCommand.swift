@@ -48,8 +48,7 @@ struct CheckCommand: ParsableCommand {
                 if result.passed {
                     if !quiet { out.write("  ok    \(result.kind.rawValue) \(result.name) (\(result.examples) examples)\n") }
                     if literals, result.kind == .rule, let rule = set.rules.first(where: { $0.name == result.name }) {
-                        let text = rule.requiredLiterals.map { $0.map { "'\(String(decoding: $0, as: UTF8.self))'" }.joined(separator: " | ") }
-                        out.write("        prefilter: \(text ?? "none (tried on every line)")\n")
+                        out.write("        prefilter: \(LiteralPrefilter.plan(literals: rule.requiredLiterals, start: rule.startLiteral))\n")
                     }
                 } else {
                     failures += 1

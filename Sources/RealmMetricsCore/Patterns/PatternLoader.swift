@@ -283,7 +283,8 @@ struct CompileContext {
         for item in try reader.sequence(try m.required("actions"), "\(what) 'actions'") {
             actions.append(try action(item, regex: regex, rule: what))
         }
-        let rule = CompiledRule(name: name, position: position(node), regex: regex, requiredLiterals: literals, level: level,
+        let rule = CompiledRule(name: name, position: position(node), regex: regex, requiredLiterals: literals,
+                                startLiteral: RequiredLiteral.extractStart(from: regex.source), level: level,
                                 actions: actions, examples: try examples(m["examples"], what),
                                 counterexamples: try examples(m["counterexamples"], what + " counter"))
         return rule

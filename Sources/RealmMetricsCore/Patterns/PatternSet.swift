@@ -69,18 +69,22 @@ public final class CompiledRule: Sendable {
     /// Literals of which every match contains one (from `literal:` or read off the regex); nil means
     /// the rule is always tried.
     public let requiredLiterals: [[UInt8]]?
+    /// What every match starts with, when the regex is anchored at the start with a literal; the
+    /// prefilter then checks this instead of searching for `requiredLiterals`.
+    public let startLiteral: [UInt8]?
     /// The level the worker writes this line at: a worker logging above it never writes it.
     public let level: LogLevel?
     public let actions: [RuleAction]
     public let examples: [RuleExample]
     public let counterexamples: [RuleExample]
 
-    init(name: String, position: PatternPosition, regex: CompiledRegex, requiredLiterals: [[UInt8]]?, level: LogLevel?,
+    init(name: String, position: PatternPosition, regex: CompiledRegex, requiredLiterals: [[UInt8]]?, startLiteral: [UInt8]?, level: LogLevel?,
          actions: [RuleAction], examples: [RuleExample], counterexamples: [RuleExample]) {
         self.name = name
         self.position = position
         self.regex = regex
         self.requiredLiterals = requiredLiterals
+        self.startLiteral = startLiteral
         self.level = level
         self.actions = actions
         self.examples = examples
@@ -185,7 +189,7 @@ public final class PatternSet: Sendable {
         self.envelopes = envelopes
         self.ignores = ignores
         self.rules = rules
-        prefilter = LiteralPrefilter(literals: rules.map(\.requiredLiterals))
+        prefilter = LiteralPrefilter(literals: rules.map(\.requiredLiterals), starts: rules.map(\.startLiteral))
         var m = 0
         for e in envelopes { m = max(m, e.regex.captureCount) }
         for i in ignores { m = max(m, i.component?.captureCount ?? 0, i.message?.captureCount ?? 0) }

@@ -28,18 +28,26 @@ public final class PipelineChain {
         return result
     }
 
-    /// Counts and applies a line that a classifier pipeline (over the same single pattern set) has
-    /// already matched; see ``LinePipeline/classify(_:_:)``.
+    /// Applies a line that a classifier pipeline (over the same single pattern set) has already
+    /// matched, with the captures it copied; see ``LinePipeline/classify(_:_:)``. The line itself is
+    /// counted with ``addLineCounts(_:)``.
     @inline(__always)
-    public func applyClassified(_ outcome: LineOutcome, message: UnsafePointer<UInt8>, ovector: UnsafePointer<Int>, worker: Int) {
-        if case let .matched(rule) = outcome {
-            pipelines[0].applyClassified(rule: rule, message: message, ovector: ovector, worker: worker)
-        }
-        lineStats.linesRead += 1
-        lineStats.count(outcome)
+    public func applyMatched(rule: Int, message: UnsafePointer<UInt8>, ovector: UnsafePointer<Int>, worker: Int) {
+        pipelines[0].applyClassified(rule: rule, message: message, ovector: ovector, worker: worker)
     }
 
-    /// Warnings gathered by the pipelines since the last call., from the first pattern set whose envelope fits it and has a time.
+    /// Adds line counts (lines read and their outcomes) gathered by classifier pipelines.
+    public func addLineCounts(_ counts: PipelineStats) {
+        lineStats.linesRead += counts.linesRead
+        lineStats.matched += counts.matched
+        lineStats.ignored += counts.ignored
+        lineStats.unmatched += counts.unmatched
+        lineStats.envelopeMismatch += counts.envelopeMismatch
+        lineStats.matchLimitHits += counts.matchLimitHits
+        lineStats.matchErrors += counts.matchErrors
+    }
+
+    /// The time of a line (ms since the epoch), from the first pattern set whose envelope fits it and has a time.
     public func lineTime(_ start: UnsafePointer<UInt8>, _ length: Int, fallbackYear: Int) -> Int64? {
         for pipeline in pipelines {
             if let t = pipeline.lineTime(start, length, fallbackYear: fallbackYear) { return t }

@@ -15,11 +15,52 @@ public enum RequiredLiteral {
         return single.map { [$0] }
     }
 
+    /// The bytes every match starts with when the regex is anchored at the start of the subject and
+    /// begins with a literal (`^Log level: ` gives "Log level: "), or nil. Checked in one compare at the
+    /// start of a message instead of being searched for.
+    public static func extractStart(from pattern: String) -> [UInt8]? {
+        let p = Array(pattern.utf8)
+        guard p.first == UInt8(ascii: "^"), !hasLeadingVerb(p), !containsTopLevelAlternation(p) else { return nil }
+        var out: [UInt8] = []
+        var i = 1
+        scan: while i < p.count {
+            let literal: UInt8
+            var width = 1
+            switch p[i] {
+            case UInt8(ascii: "\\"):
+                guard i + 1 < p.count, isEscapableLiteral(p[i + 1]) else { break scan }
+                literal = p[i + 1]
+                width = 2
+            case UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "$"), UInt8(ascii: "("), UInt8(ascii: "["), UInt8(ascii: "*"),
+                 UInt8(ascii: "+"), UInt8(ascii: "?"), UInt8(ascii: "{"), UInt8(ascii: ")"), UInt8(ascii: "|"):
+                break scan
+            default:
+                literal = p[i]
+            }
+            let next = i + width
+            if next < p.count {
+                switch p[next] {
+                case UInt8(ascii: "*"), UInt8(ascii: "?"), UInt8(ascii: "{"): break scan  // optional or counted: not required
+                case UInt8(ascii: "+"): out.append(literal); break scan  // x+ still starts with one x
+                default: break
+                }
+            }
+            out.append(literal)
+            i = next
+        }
+        return out.isEmpty ? nil : out
+    }
+
+    /// A leading `(*UTF)`-style verb changes how bytes and quantifiers relate: no literal is read then.
+    static func hasLeadingVerb(_ p: [UInt8]) -> Bool {
+        p.starts(with: [UInt8(ascii: "("), UInt8(ascii: "*")]) || p.starts(with: [UInt8(ascii: "^"), UInt8(ascii: "("), UInt8(ascii: "*")])
+    }
+
     /// One literal per branch of the required top-level group with alternatives whose shortest literal
     /// is longest, or nil.
     static func extractBranches(from pattern: String) -> [[UInt8]]? {
         let p = Array(pattern.utf8)
-        if containsTopLevelAlternation(p) { return nil }
+        if hasLeadingVerb(p) || containsTopLevelAlternation(p) { return nil }
         var best: [[UInt8]]? = nil
         var i = 0
         while i < p.count {
@@ -120,7 +161,7 @@ public enum RequiredLiteral {
             current = []
         }
         // A top-level alternation or inline option (like (?i)) makes every run optional or changes matching.
-        if containsTopLevelAlternation(p) { return nil }
+        if hasLeadingVerb(p) || containsTopLevelAlternation(p) { return nil }
         while i < p.count {
             let c = p[i]
             if depth > 0 {
@@ -229,12 +270,18 @@ public enum RequiredLiteral {
     }
 }
 
-/// Marks which rules can possibly match a line by finding their required literals in one pass, with
-/// the Wu–Manber multi-literal search: a window as long as the shortest literal slides over the line,
-/// the (hashed) three bytes at its end look up how far it may safely jump, and only where the jump is
-/// zero are the literals that end their first `m` bytes with those bytes compared (first 8 bytes at
-/// once, then the rest). Rules without a required literal
-/// are always candidates.
+/// Marks which rules can possibly match a line.
+///
+/// A rule anchored at the start with a literal (`^Log level: `) is a candidate when the message starts
+/// with it: one compare. When the rule also has a longer required literal elsewhere (`^ServerFile\[…\]:
+/// Realm file deleted`), that is searched for too and both must be there. The required literals of the other rules are found in one pass with the
+/// Wu–Manber multi-literal search: a window as long as the shortest literal slides over the line, the
+/// (hashed) three bytes at its end look up how far it may safely jump, and only where the jump is zero
+/// are the literals whose window ends with those bytes compared (first 8 bytes at once, then the rest).
+/// Each literal longer than the window contributes the window-long piece of itself made of the least
+/// common kinds of bytes (punctuation before digits and capitals before lower case and spaces), so
+/// that ordinary words in the text rarely stop the jumps. Rules without a required literal are always
+/// candidates.
 ///
 /// The tables live in flat, immutable buffers so the scan does no reference counting.
 public final class LiteralPrefilter: @unchecked Sendable {
@@ -248,67 +295,143 @@ public final class LiteralPrefilter: @unchecked Sendable {
         return Int((v &* 2_654_435_761) >> 20)
     }
 
-    /// Shortest literal length: the window size.
+    /// How common a byte is in log text (higher: more common); used to place each literal's window.
+    static func commonness(_ b: UInt8) -> Int {
+        switch b {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: " "): 3
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"): 2
+        default: 0
+        }
+    }
+
+    /// Where in `literal` the `m`-byte window with the least common bytes starts (the first on ties).
+    static func windowOffset(_ literal: [UInt8], _ m: Int) -> Int {
+        guard literal.count > m else { return 0 }
+        var best = 0, bestScore = Int.max
+        for d in 0...(literal.count - m) {
+            var score = 0
+            for b in literal[d..<(d + m)] { score += commonness(b) }
+            if score < bestScore { best = d; bestScore = score }
+        }
+        return best
+    }
+
+    /// How the prefilter finds one rule's candidate lines.
+    public enum Plan: Equatable, CustomStringConvertible {
+        /// No literal: the rule is tried on every line.
+        case always
+        /// One of these literals is somewhere in the message.
+        case search([[UInt8]])
+        /// The message starts with this.
+        case start([UInt8])
+        /// The message starts with the first and contains one of the others (longer, so rarer).
+        case startAndSearch([UInt8], [[UInt8]])
+
+        public var description: String {
+            func text(_ bytes: [UInt8]) -> String { "'\(String(decoding: bytes, as: UTF8.self))'" }
+            switch self {
+            case .always: return "none (tried on every line)"
+            case let .search(anyOf): return anyOf.map(text).joined(separator: " | ")
+            case let .start(start): return "starts with \(text(start))"
+            case let .startAndSearch(start, anyOf): return "starts with \(text(start)), then " + anyOf.map(text).joined(separator: " | ")
+            }
+        }
+    }
+
+    /// The plan for a rule with these required literals (nil, or one shorter than 4 bytes: none) and
+    /// this start literal.
+    public static func plan(literals: [[UInt8]]?, start: [UInt8]?) -> Plan {
+        let searchable = literals.flatMap { $0.isEmpty || $0.contains { $0.count < 4 } ? nil : $0 }
+        guard let start, !start.isEmpty else { return searchable.map { .search($0) } ?? .always }
+        if let searchable, searchable.map(\.count).min()! > start.count { return .startAndSearch(start, searchable) }
+        return .start(start)
+    }
+
+    /// Shortest searched literal length: the window size (0 when nothing is searched).
     public let windowBytes: Int
-    /// Byte pair → safe jump.
+    /// Block hash → safe jump.
     private let shift: UnsafeMutablePointer<UInt8>
-    /// Byte pair ending a literal's first `windowBytes` bytes → first entry, -1 for none.
+    /// Block hash ending a literal's window → first entry, -1 for none.
     private let heads: UnsafeMutablePointer<Int32>
-    /// Per entry: rule, next entry with the same pair, literal offset and length in `literalBytes`.
+    /// Per entry: rule, next entry with the same block, window offset in the literal, literal offset
+    /// and length in `literalBytes`.
     private let rules: UnsafeMutablePointer<Int32>
     private let nexts: UnsafeMutablePointer<Int32>
+    private let windowOffsets: UnsafeMutablePointer<Int32>
     private let offsets: UnsafeMutablePointer<Int32>
     private let lengths: UnsafeMutablePointer<Int32>
-    /// First 8 bytes of each literal (little-endian), compared with one load; literals are at least
-    /// `windowBytes` long and the window is at least 8 bytes when `fastCompare` is on.
+    /// First 8 bytes of each literal (little-endian) and which of them count, compared with one load.
     private let prefixes: UnsafeMutablePointer<UInt64>
     private let prefixMasks: UnsafeMutablePointer<UInt64>
     private let literalBytes: UnsafeMutablePointer<UInt8>
     private let entryCount: Int
+    /// Rules checked by their start: rule, offset and length in `literalBytes`, and whether the start
+    /// only gates a rule found by its searched literal (1) or finds it alone (0).
+    private let startRules: UnsafeMutablePointer<Int32>
+    private let startGates: UnsafeMutablePointer<Int32>
+    private let startOffsets: UnsafeMutablePointer<Int32>
+    private let startLengths: UnsafeMutablePointer<Int32>
+    private let startCount: Int
     private let always: UnsafeMutablePointer<UInt64>
     public let ruleCount: Int
     public let wordCount: Int
 
     /// `literals[r]`: the literals of rule `r`, any one of which must be present; nil or a literal shorter
-    /// than 4 bytes makes the rule always tried.
-    public init(literals: [[[UInt8]]?]) {
+    /// than 4 bytes makes the rule always tried. `starts[r]`, when given, is what every match of rule
+    /// `r` starts with; it is used instead of the rule's literals unless one of those is longer.
+    public init(literals: [[[UInt8]]?], starts: [[UInt8]?] = []) {
         ruleCount = literals.count
         wordCount = max(1, (literals.count + 63) / 64)
         always = .allocate(capacity: wordCount)
         always.initialize(repeating: 0, count: wordCount)
         var entries: [(rule: Int, literal: [UInt8])] = []
+        var startEntries: [(rule: Int, literal: [UInt8], gate: Bool)] = []
         for (rule, anyOf) in literals.enumerated() {
-            guard let anyOf, !anyOf.isEmpty, anyOf.allSatisfy({ $0.count >= 4 }) else {
+            switch LiteralPrefilter.plan(literals: anyOf, start: rule < starts.count ? starts[rule] : nil) {
+            case .always:
                 always[rule >> 6] |= 1 << UInt64(rule & 63)
-                continue
+            case let .search(anyOf):
+                for literal in anyOf { entries.append((rule, literal)) }
+            case let .start(start):
+                startEntries.append((rule, start, false))
+            case let .startAndSearch(start, anyOf):
+                startEntries.append((rule, start, true))
+                for literal in anyOf { entries.append((rule, literal)) }
             }
-            for literal in anyOf { entries.append((rule, literal)) }
         }
         entryCount = entries.count
-        let m = min(255, entries.map(\.literal.count).min() ?? 4)
+        startCount = startEntries.count
+        let m = entries.isEmpty ? 0 : min(255, entries.map(\.literal.count).min()!)
         windowBytes = m
         let b = LiteralPrefilter.block
         shift = .allocate(capacity: LiteralPrefilter.pairs)
-        shift.initialize(repeating: UInt8(m - b + 1), count: LiteralPrefilter.pairs)
+        shift.initialize(repeating: UInt8(max(1, m - b + 1)), count: LiteralPrefilter.pairs)
         heads = .allocate(capacity: LiteralPrefilter.pairs)
         heads.initialize(repeating: -1, count: LiteralPrefilter.pairs)
         let n = max(1, entries.count)
         rules = .allocate(capacity: n)
         nexts = .allocate(capacity: n)
+        windowOffsets = .allocate(capacity: n)
         offsets = .allocate(capacity: n)
         lengths = .allocate(capacity: n)
         prefixes = .allocate(capacity: n)
         prefixMasks = .allocate(capacity: n)
-        let totalBytes = entries.reduce(0) { $0 + $1.literal.count }
+        startRules = .allocate(capacity: max(1, startCount))
+        startGates = .allocate(capacity: max(1, startCount))
+        startOffsets = .allocate(capacity: max(1, startCount))
+        startLengths = .allocate(capacity: max(1, startCount))
+        let totalBytes = entries.reduce(0) { $0 + $1.literal.count } + startEntries.reduce(0) { $0 + $1.literal.count }
         literalBytes = .allocate(capacity: max(1, totalBytes))
         var offset = 0
         for (i, entry) in entries.enumerated() {
             let l = entry.literal
+            let d = LiteralPrefilter.windowOffset(l, m)
+            let w = Array(l[d..<(d + m)])
             for q in (b - 1)..<m {
-                let h = LiteralPrefilter.blockHash(l[q - 2], l[q - 1], l[q])
+                let h = LiteralPrefilter.blockHash(w[q - 2], w[q - 1], w[q])
                 shift[h] = min(shift[h], UInt8(m - 1 - q))
             }
-            let last = LiteralPrefilter.blockHash(l[m - 3], l[m - 2], l[m - 1])
+            let last = LiteralPrefilter.blockHash(w[m - 3], w[m - 2], w[m - 1])
             var prefix: UInt64 = 0
             var mask: UInt64 = 0
             for j in 0..<min(8, l.count) {
@@ -318,27 +441,38 @@ public final class LiteralPrefilter: @unchecked Sendable {
             prefixes[i] = prefix
             prefixMasks[i] = mask
             rules[i] = Int32(entry.rule)
+            windowOffsets[i] = Int32(d)
             nexts[i] = heads[last]
             heads[last] = Int32(i)
             offsets[i] = Int32(offset)
             lengths[i] = Int32(l.count)
-            for (j, b) in l.enumerated() { literalBytes[offset + j] = b }
+            for (j, byte) in l.enumerated() { literalBytes[offset + j] = byte }
             offset += l.count
+        }
+        for (i, entry) in startEntries.enumerated() {
+            startRules[i] = Int32(entry.rule)
+            startGates[i] = entry.gate ? 1 : 0
+            startOffsets[i] = Int32(offset)
+            startLengths[i] = Int32(entry.literal.count)
+            for (j, byte) in entry.literal.enumerated() { literalBytes[offset + j] = byte }
+            offset += entry.literal.count
         }
     }
 
     deinit {
-        shift.deallocate(); heads.deallocate(); rules.deallocate(); nexts.deallocate()
-        prefixes.deallocate(); prefixMasks.deallocate()
-        offsets.deallocate(); lengths.deallocate(); literalBytes.deallocate(); always.deallocate()
+        shift.deallocate(); heads.deallocate(); rules.deallocate(); nexts.deallocate(); windowOffsets.deallocate()
+        prefixes.deallocate(); prefixMasks.deallocate(); offsets.deallocate(); lengths.deallocate()
+        startRules.deallocate(); startGates.deallocate(); startOffsets.deallocate(); startLengths.deallocate()
+        literalBytes.deallocate(); always.deallocate()
     }
 
     /// The tables as a plain value (pointers into this object's buffers, valid while it lives): the hot
     /// loop can use them without reference counting.
     public var tables: PrefilterTables {
-        PrefilterTables(windowBytes: windowBytes, shift: shift, heads: heads, rules: rules, nexts: nexts, offsets: offsets,
-                        lengths: lengths, prefixes: prefixes, prefixMasks: prefixMasks, literalBytes: literalBytes,
-                        entryCount: entryCount, always: always, wordCount: wordCount)
+        PrefilterTables(windowBytes: windowBytes, shift: shift, heads: heads, rules: rules, nexts: nexts, windowOffsets: windowOffsets,
+                        offsets: offsets, lengths: lengths, prefixes: prefixes, prefixMasks: prefixMasks, literalBytes: literalBytes,
+                        entryCount: entryCount, startRules: startRules, startGates: startGates, startOffsets: startOffsets, startLengths: startLengths,
+                        startCount: startCount, always: always, wordCount: wordCount)
     }
 
     /// Writes the candidate rule set for `length` bytes at `start` into `mask` (`wordCount` words).
@@ -354,12 +488,18 @@ public struct PrefilterTables: @unchecked Sendable {
     let heads: UnsafeMutablePointer<Int32>
     let rules: UnsafeMutablePointer<Int32>
     let nexts: UnsafeMutablePointer<Int32>
+    let windowOffsets: UnsafeMutablePointer<Int32>
     let offsets: UnsafeMutablePointer<Int32>
     let lengths: UnsafeMutablePointer<Int32>
     let prefixes: UnsafeMutablePointer<UInt64>
     let prefixMasks: UnsafeMutablePointer<UInt64>
     let literalBytes: UnsafeMutablePointer<UInt8>
     let entryCount: Int
+    let startRules: UnsafeMutablePointer<Int32>
+    let startGates: UnsafeMutablePointer<Int32>
+    let startOffsets: UnsafeMutablePointer<Int32>
+    let startLengths: UnsafeMutablePointer<Int32>
+    let startCount: Int
     let always: UnsafeMutablePointer<UInt64>
     public let wordCount: Int
 
@@ -367,8 +507,25 @@ public struct PrefilterTables: @unchecked Sendable {
     @inline(__always)
     public func candidates(_ start: UnsafePointer<UInt8>, _ length: Int, into mask: UnsafeMutablePointer<UInt64>) {
         for w in 0..<wordCount { mask[w] = always[w] }
+        search(start, length, into: mask)
+        for i in 0..<startCount {
+            let n = Int(startLengths[i])
+            let rule = Int(startRules[i])
+            let bit = UInt64(1) << UInt64(rule & 63)
+            let starts = n <= length && memcmpBytes(literalBytes + Int(startOffsets[i]), start, n)
+            if startGates[i] != 0 {
+                if !starts { mask[rule >> 6] &= ~bit }
+            } else if starts {
+                mask[rule >> 6] |= bit
+            }
+        }
+    }
+
+    /// The Wu–Manber pass: sets the bit of every rule one of whose searched literals is in the text.
+    @inline(__always)
+    func search(_ start: UnsafePointer<UInt8>, _ length: Int, into mask: UnsafeMutablePointer<UInt64>) {
         let m = windowBytes
-        guard length >= m, entryCount > 0 else { return }
+        guard entryCount > 0, length >= m else { return }
         let raw = UnsafeRawPointer(start)
         var pos = m - 1
         while pos < length {
@@ -379,18 +536,17 @@ public struct PrefilterTables: @unchecked Sendable {
                 continue
             }
             let window = pos - (m - 1)
-            let room = length - window
-            let head: UInt64 = room >= 8 ? raw.loadUnaligned(fromByteOffset: window, as: UInt64.self) : 0
             var e = heads[h]
             while e >= 0 {
                 let entry = Int(e)
                 e = nexts[entry]
+                let at = window - Int(windowOffsets[entry])
                 let n = Int(lengths[entry])
-                guard n <= room else { continue }
-                if room >= 8 && head & prefixMasks[entry] != prefixes[entry] { continue }
+                guard at >= 0, n <= length - at else { continue }
+                if length - at >= 8 && raw.loadUnaligned(fromByteOffset: at, as: UInt64.self) & prefixMasks[entry] != prefixes[entry] { continue }
                 let rule = Int(rules[entry])
                 let bit = UInt64(1) << UInt64(rule & 63)
-                if mask[rule >> 6] & bit == 0 && memcmpBytes(literalBytes + Int(offsets[entry]), start + window, n) {
+                if mask[rule >> 6] & bit == 0 && memcmpBytes(literalBytes + Int(offsets[entry]), start + at, n) {
                     mask[rule >> 6] |= bit
                 }
             }

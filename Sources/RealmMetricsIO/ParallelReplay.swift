@@ -1,0 +1,360 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import Foundation
+import RealmMetricsCore
+
+/// Replays files through one pattern set as a pipeline of threads, for `replay`:
+///
+///     reader ──chunks──▶ classifiers (one part of each chunk per thread) ──▶ applier (in file order)
+///
+/// The reader fills chunks of whole lines with `read(2)` (a line cut over two reads is carried into the
+/// next chunk). Each classifier thread owns a ``LinePipeline`` over the same immutable pattern set, splits
+/// its part of a chunk into lines, matches them and keeps only what applying needs: the rule, where the
+/// message starts, and a copy of the captures, plus the counts of every outcome. The calling thread is
+/// the one owner of the metric state: it applies the matched lines chunk by chunk, part by part, so the
+/// effects come in exactly the order of the file, as with a single thread. Chunks live in a ring; a
+/// chunk goes back to the reader only after it was applied, so messages point into live bytes.
+///
+/// Line splitting follows ``LineReader``: no newline, one trailing `\r` removed, a line longer than
+/// `maxLineBytes` cut to that length and counted, the rest of it up to the next newline skipped, a last
+/// line without newline handed on at the end of each file.
+final class ParallelReplay: @unchecked Sendable {
+    /// Results of one part of a chunk: matched lines and the counts of all lines.
+    final class PartResult {
+        var rules: UnsafeMutablePointer<Int32>
+        var messages: UnsafeMutablePointer<Int32>
+        var vectors: UnsafeMutablePointer<Int>
+        var capacity: Int
+        var count = 0
+        var counts = PipelineStats()
+        var truncated: Int64 = 0
+        let stride: Int
+
+        init(stride: Int, capacity: Int = 4096) {
+            self.stride = stride
+            self.capacity = capacity
+            rules = .allocate(capacity: capacity)
+            messages = .allocate(capacity: capacity)
+            vectors = .allocate(capacity: capacity * stride)
+        }
+
+        deinit { rules.deallocate(); messages.deallocate(); vectors.deallocate() }
+
+        func reset() {
+            count = 0
+            counts = PipelineStats()
+            truncated = 0
+        }
+
+        /// Room for one more matched line; returns where its captures go.
+        @inline(__always)
+        func append(rule: Int, message: Int) -> UnsafeMutablePointer<Int> {
+            if count == capacity { grow() }
+            rules[count] = Int32(truncatingIfNeeded: rule)
+            messages[count] = Int32(truncatingIfNeeded: message)
+            count += 1
+            return vectors + (count - 1) * stride
+        }
+
+        private func grow() {
+            let bigger = capacity * 2
+            let r = UnsafeMutablePointer<Int32>.allocate(capacity: bigger)
+            r.update(from: rules, count: count)
+            rules.deallocate(); rules = r
+            let m = UnsafeMutablePointer<Int32>.allocate(capacity: bigger)
+            m.update(from: messages, count: count)
+            messages.deallocate(); messages = m
+            let v = UnsafeMutablePointer<Int>.allocate(capacity: bigger * stride)
+            v.update(from: vectors, count: count * stride)
+            vectors.deallocate(); vectors = v
+            capacity = bigger
+        }
+    }
+
+    /// One slot of the ring: bytes [begin, end) of `buffer` are whole lines (the last one may lack its
+    /// newline when it ends a file or is cut), split into parts at line starts.
+    final class Chunk {
+        let buffer: UnsafeMutablePointer<UInt8>
+        let capacity: Int
+        var begin = 0
+        var end = 0
+        var worker = 0
+        var isLast = false
+        var bounds: [Int]
+        let parts: [PartResult]
+        let done = DispatchSemaphore(value: 0)
+
+        init(capacity: Int, parts: Int, stride: Int) {
+            self.capacity = capacity
+            buffer = .allocate(capacity: capacity)
+            bounds = [Int](repeating: 0, count: parts + 1)
+            self.parts = (0..<parts).map { _ in PartResult(stride: stride) }
+        }
+
+        deinit { buffer.deallocate() }
+    }
+
+    /// What the reader found wrong, if anything; set before it hands on the last chunk.
+    struct ReadFailure: Error {
+        let file: String
+        let errno: Int32
+    }
+
+    let chain: PipelineChain
+    let maxLineBytes: Int
+    let chunkBytes: Int
+    let classifiers: [LinePipeline]
+    let stride: Int
+    private let ring: [Chunk]
+    private let free: DispatchSemaphore
+    private let ready: [DispatchSemaphore]
+
+    private(set) var truncatedLines: Int64 = 0
+    private(set) var bytesRead: Int64 = 0
+
+    /// Only for a chain over one pattern set.
+    init(chain: PipelineChain, threads: Int, maxLineBytes: Int, chunkBytes: Int = 4 << 20, ringSize: Int = 4) {
+        precondition(chain.pipelines.count == 1)
+        self.chain = chain
+        self.maxLineBytes = max(1, maxLineBytes)
+        self.chunkBytes = max(1, chunkBytes)
+        let set = chain.pipelines[0].patterns
+        let pipelines = (0..<max(1, threads)).map { _ in LinePipeline(patterns: set, store: MetricStore()) }
+        let vectorLength = pipelines[0].captureVectorLength
+        let capacity = self.chunkBytes + 2 * self.maxLineBytes + 2
+        let chunks = (0..<max(2, ringSize)).map { _ in Chunk(capacity: capacity, parts: pipelines.count, stride: vectorLength) }
+        classifiers = pipelines
+        stride = vectorLength
+        ring = chunks
+        // Created at 0 and raised: libdispatch refuses to free a semaphore below its initial value.
+        free = DispatchSemaphore(value: 0)
+        for _ in chunks { free.signal() }
+        ready = pipelines.map { _ in DispatchSemaphore(value: 0) }
+    }
+
+    /// Reads every file (an open descriptor, and the worker its lines belong to) to its end, in order,
+    /// and applies its lines. Returns the first read failure; the lines read before it are applied.
+    func run(files: [(name: String, fd: Int32, worker: Int)]) -> ReadFailure? {
+        let failure = FailureBox()
+        let finished = DispatchSemaphore(value: 0)
+        var threads: [Thread] = []
+        for p in classifiers.indices {
+            let thread = Thread { [self] in
+                classifyLoop(part: p, classifier: classifiers[p])
+                finished.signal()
+            }
+            thread.name = "realm-metrics classify \(p)"
+            threads.append(thread)
+        }
+        let reader = Thread { [self] in
+            failure.value = readLoop(files: files)
+            finished.signal()
+        }
+        reader.name = "realm-metrics read"
+        for t in threads { t.start() }
+        reader.start()
+        applyLoop()
+        for _ in 0...classifiers.count { finished.wait() }
+        return failure.value
+    }
+
+    /// The reader's outcome, read by the caller after the reader finished.
+    private final class FailureBox: @unchecked Sendable {
+        var value: ReadFailure? = nil
+    }
+
+    // MARK: reader
+
+    private func readLoop(files: [(name: String, fd: Int32, worker: Int)]) -> ReadFailure? {
+        var index = 0
+        var chunk = ring[0]
+        /// Bytes [begin, filled) of `chunk` are not handed on yet.
+        var begin = 0
+        var filled = 0
+        var discarding = false
+        var failure: ReadFailure? = nil
+
+        free.wait()
+        fileLoop: for file in files {
+            begin = 0; filled = 0; discarding = false
+            while true {
+                // Keep room for a full read: move a long carried tail to the front.
+                if chunk.capacity - filled < maxLineBytes + 1 && begin > 0 {
+                    chunk.buffer.update(from: chunk.buffer + begin, count: filled - begin)
+                    filled -= begin
+                    begin = 0
+                }
+                let n = Glibc.read(file.fd, chunk.buffer + filled, chunk.capacity - filled)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = ReadFailure(file: file.name, errno: errno)
+                    break fileLoop
+                }
+                if n == 0 {
+                    // End of file: the last line without newline goes too, unless it is the rest of a cut line.
+                    if filled > begin && !discarding {
+                        hand(chunk, begin, filled, worker: file.worker)
+                        (chunk, index) = next(after: index, carrying: chunk, from: filled, to: filled)
+                    }
+                    begin = 0; filled = 0
+                    continue fileLoop
+                }
+                bytesRead += Int64(n)
+                let newStart = filled
+                filled += n
+                if discarding {
+                    // Skip to the end of the line that was cut.
+                    guard let hit = memchr(chunk.buffer + newStart, 0x0A, n) else {
+                        begin = 0; filled = 0
+                        continue
+                    }
+                    begin = chunk.buffer.distance(to: hit.assumingMemoryBound(to: UInt8.self)) + 1
+                    discarding = false
+                }
+                if filled - begin < chunkBytes && chunk.capacity - filled > maxLineBytes {
+                    // Too little for a chunk yet (a pipe hands out small pieces): read more first.
+                    continue
+                }
+                // Whole lines end at the last newline; a tail longer than a line may be is cut and handed on too.
+                let tail: Int
+                if let last = lastNewline(chunk.buffer, begin, filled) {
+                    tail = last + 1
+                } else {
+                    tail = begin
+                }
+                if filled - tail > maxLineBytes {
+                    hand(chunk, begin, filled, worker: file.worker)
+                    discarding = true
+                    (chunk, index) = next(after: index, carrying: chunk, from: filled, to: filled)
+                    begin = 0; filled = 0
+                } else if tail > begin {
+                    hand(chunk, begin, tail, worker: file.worker)
+                    let carried = filled - tail
+                    (chunk, index) = next(after: index, carrying: chunk, from: tail, to: filled)
+                    begin = 0; filled = carried
+                }
+            }
+        }
+        // The end: an empty last chunk tells every thread to stop.
+        chunk.begin = 0; chunk.end = 0; chunk.isLast = true
+        for r in ready { r.signal() }
+        return failure
+    }
+
+    /// The offset of the last newline in bytes [begin, end) of `buffer`.
+    private func lastNewline(_ buffer: UnsafeMutablePointer<UInt8>, _ begin: Int, _ end: Int) -> Int? {
+        var i = end - 1
+        while i >= begin {
+            if buffer[i] == 0x0A { return i }
+            i -= 1
+        }
+        return nil
+    }
+
+    /// Splits bytes [begin, end) of `chunk` into one part per classifier at line starts and wakes them.
+    private func hand(_ chunk: Chunk, _ begin: Int, _ end: Int, worker: Int) {
+        chunk.begin = begin
+        chunk.end = end
+        chunk.worker = worker
+        chunk.isLast = false
+        let parts = classifiers.count
+        chunk.bounds[0] = begin
+        for p in 1..<parts {
+            var cut = begin + (end - begin) * p / parts
+            cut = max(cut, chunk.bounds[p - 1])
+            if cut > begin && cut < end {
+                if let nl = memchr(chunk.buffer + cut - 1, 0x0A, end - cut + 1) {
+                    cut = chunk.buffer.distance(to: nl.assumingMemoryBound(to: UInt8.self)) + 1
+                } else {
+                    cut = end
+                }
+            }
+            chunk.bounds[p] = min(cut, end)
+        }
+        chunk.bounds[parts] = end
+        for r in ready { r.signal() }
+    }
+
+    /// Takes the next chunk of the ring (waiting until it was applied) and copies the bytes
+    /// [from, to) of `previous` (an unfinished line) to its front.
+    private func next(after index: Int, carrying previous: Chunk, from: Int, to: Int) -> (Chunk, Int) {
+        free.wait()
+        let i = (index + 1) % ring.count
+        let chunk = ring[i]
+        if to > from { chunk.buffer.update(from: previous.buffer + from, count: to - from) }
+        return (chunk, i)
+    }
+
+    // MARK: classifiers
+
+    private func classifyLoop(part: Int, classifier: LinePipeline) {
+        var index = 0
+        let limit = maxLineBytes
+        while true {
+            ready[part].wait()
+            let chunk = ring[index]
+            index = (index + 1) % ring.count
+            if chunk.isLast {
+                chunk.done.signal()
+                return
+            }
+            let result = chunk.parts[part]
+            result.reset()
+            let buffer = chunk.buffer
+            var s = chunk.bounds[part]
+            let hi = chunk.bounds[part + 1]
+            var counts = PipelineStats()
+            var truncated: Int64 = 0
+            while s < hi {
+                let e: Int
+                if let nl = memchr(buffer + s, 0x0A, hi - s) {
+                    e = buffer.distance(to: nl.assumingMemoryBound(to: UInt8.self))
+                } else {
+                    e = hi
+                }
+                var length = e - s
+                if length > limit {
+                    length = limit
+                    truncated += 1
+                } else if length > 0 && buffer[s + length - 1] == 0x0D {
+                    length -= 1
+                }
+                let (outcome, offset) = classifier.classify(buffer + s, length)
+                counts.linesRead += 1
+                counts.count(outcome)
+                if case let .matched(rule) = outcome {
+                    classifier.copyCaptures(into: result.append(rule: rule, message: s + offset))
+                }
+                s = e + 1
+            }
+            result.counts = counts
+            result.truncated = truncated
+            chunk.done.signal()
+        }
+    }
+
+    // MARK: applier (the calling thread)
+
+    private func applyLoop() {
+        var index = 0
+        while true {
+            let chunk = ring[index]
+            index = (index + 1) % ring.count
+            for _ in classifiers { chunk.done.wait() }
+            if chunk.isLast { return }
+            let buffer = UnsafePointer(chunk.buffer)
+            let worker = chunk.worker
+            for result in chunk.parts {
+                for i in 0..<result.count {
+                    chain.applyMatched(rule: Int(result.rules[i]), message: buffer + Int(result.messages[i]),
+                                       ovector: UnsafePointer(result.vectors + i * stride), worker: worker)
+                }
+                chain.addLineCounts(result.counts)
+                truncatedLines += result.truncated
+            }
+            free.signal()
+        }
+    }
+}
