@@ -16,6 +16,38 @@ struct PrefilterTests {
         #expect(lit("Token expired \\(message_type=") == "Token expired (message_type=")
     }
 
+    @Test("a literal the regex starts with is read off, up to the first optional or variable part")
+    func starts() {
+        func start(_ p: String) -> String? { RequiredLiteral.extractStart(from: p).map { String(decoding: $0, as: UTF8.self) } }
+        #expect(start("^Log level: (?<level>[a-z]+)") == "Log level: ")
+        #expect(start("^Closing gracefully\\. Caught") == "Closing gracefully. Caught")
+        #expect(start("^ServerFile\\[(?<p>[^\\]]*)\\]") == "ServerFile[")
+        #expect(start("^abc?d") == "ab")
+        #expect(start("^ab+c") == "ab")
+        #expect(start("^ab{2}") == "a")
+        #expect(start("^(?:x)?abc") == nil)
+        #expect(start("abc") == nil)
+        #expect(start("^abc|^def") == nil)
+        #expect(start("(*UTF)^abc") == nil)
+        #expect(start("^\\d+ x") == nil)
+    }
+
+    @Test("each literal is searched by its least common window")
+    func windows() {
+        #expect(LiteralPrefilter.windowOffset(Array("aaaa bbbb cccc: [x]".utf8), 8) == 11)
+        #expect(LiteralPrefilter.windowOffset(Array("Session initiated".utf8), 17) == 0)
+    }
+
+    @Test("the plan: start alone, start and a longer literal, a search, or every line")
+    func plans() {
+        let b = { (s: String) in Array(s.utf8) }
+        #expect(LiteralPrefilter.plan(literals: [b("Log level: ")], start: b("Log level: ")) == .start(b("Log level: ")))
+        #expect(LiteralPrefilter.plan(literals: [b("]: Realm file deleted")], start: b("ServerFile[")) == .startAndSearch(b("ServerFile["), [b("]: Realm file deleted")]))
+        #expect(LiteralPrefilter.plan(literals: [b("abcd"), b("xy")], start: nil) == .always)
+        #expect(LiteralPrefilter.plan(literals: nil, start: b("x")) == .start(b("x")))
+        #expect(LiteralPrefilter.plan(literals: [b("Session initiated")], start: nil) == .search([b("Session initiated")]))
+    }
+
     @Test("a required group of alternatives yields one literal per branch")
     func alternatives() {
         let any = RequiredLiteral.extractAny(from: "^(?:x)?(?:Bad syntax in|Unknown input|Limits (exceeded|hit))")
@@ -33,12 +65,25 @@ struct PrefilterTests {
               - name: tail
                 match: 'Permission denied'
                 actions: [{count: denied}]
+              - name: anchored
+                match: '^Sync Conn'
+                actions: [{count: anchored}]
+              - name: gated
+                match: '^HTTP (?:x|Perm)ission denied'
+                actions: [{count: gated}]
+              - name: late-window
+                match: 'aaaa bbbb cccc: \\[x\\]'
+                actions: [{count: late}]
+              - name: short
+                match: 'zz:zz:zz'
+                actions: [{count: short}]
             """])
         let p = LinePipeline(patterns: set)
         let scratch = RegexScratch(maxCaptures: set.maxCaptures)
         var generator = SystemRandomNumberGenerator()
         let pieces = ["C1 ", "open", "close", "S2 ", "bytes ", "12", "version ", "Sync ", "Connection closed by client", "HTTP ",
-                      "Connection is closed after", "Permission denied", "Perm", "ission", " ", "x", "started", "stopped"]
+                      "Connection is closed after", "Permission denied", "Perm", "ission", " ", "x", "started", "stopped",
+                      "aaaa bbbb cccc: [x]", "cccc: [x]", "aaaa bbbb ", "zz:zz:zz", "zz:"]
         for _ in 0..<3000 {
             let line = (0..<Int.random(in: 0...6, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
             let bytes = Array(line.utf8)
