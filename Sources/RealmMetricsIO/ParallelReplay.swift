@@ -145,14 +145,14 @@ final class ParallelReplay: @unchecked Sendable {
                 classifyLoop(part: p, classifier: classifiers[p])
                 finished.signal()
             }
-            thread.name = "realm-metrics classify \(p)"
+            thread.name = "match-\(p)"
             threads.append(thread)
         }
         let reader = Thread { [self] in
             failure.value = readLoop(files: files)
             finished.signal()
         }
-        reader.name = "realm-metrics read"
+        reader.name = "read"
         for t in threads { t.start() }
         reader.start()
         applyLoop()

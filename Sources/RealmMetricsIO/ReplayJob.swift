@@ -43,7 +43,7 @@ public struct ReplayConfiguration: Sendable {
     /// and applies on the calling thread alone.
     public var threads = 2
     /// Bytes read at a time (the unit of work handed to the matching threads).
-    public var chunkBytes = 4 << 20
+    public var chunkBytes = 1 << 20
 
     public init(prefix: String, files: [String]) {
         self.prefix = prefix

@@ -148,6 +148,8 @@ public final class LinePipeline {
     let mask: UnsafeMutablePointer<UInt64>
     /// Per rule, per action: the store id of a fixed metric name, or -1.
     let boundIDs: [[Int]]
+    /// The actions of rules with fixed names as plain values.
+    let compiledActions: CompiledActions
     /// The rules' compiled code, in rule order (kept alive by `patterns`), for the hot loop.
     let ruleCodes: UnsafeMutablePointer<OpaquePointer>
     let prefilter: LiteralPrefilter
@@ -195,6 +197,7 @@ public final class LinePipeline {
                 }
             }
         }
+        compiledActions = CompiledActions(rules: patterns.rules, boundIDs: boundIDs)
     }
 
     deinit {
@@ -423,19 +426,12 @@ public final class LinePipeline {
     func amount(_ amount: Amount, _ message: UnsafePointer<UInt8>) -> Int64? {
         switch amount {
         case .one: return 1
-        case let .capture(group, _):
-            let b = bytes(group, message)
-            guard !b.isEmpty, b.count <= 18 else { return nil }
-            var v: Int64 = 0
-            for d in b {
-                guard d >= 0x30 && d <= 0x39 else { return nil }
-                v = v * 10 + Int64(d - 0x30)
-            }
-            return v
+        case let .capture(group, _): return number(bytes(group, message))
         }
     }
 
     func apply(rule index: Int, message: UnsafePointer<UInt8>, worker: Int, effects: UnsafeMutablePointer<[Effect]>?) {
+        if effects == nil && applyCompiled(rule: index, message: message, worker: worker) { return }
         let rule = patterns.rules[index]
         let ids = boundIDs[index]
         for (a, action) in rule.actions.enumerated() {
