@@ -158,6 +158,8 @@ public final class LinePipeline {
     /// The envelopes' compiled code and groups as plain values (`patterns` keeps them alive).
     let envelopeCodes: UnsafeMutableBufferPointer<EnvelopeCode>
     let hasIgnores: Bool
+    /// Every envelope and rule regex has JIT code: the hot path calls `pcre2_jit_match_8` directly.
+    let allJIT: Bool
     /// Warnings for the operator (a worker's log level that cannot feed some metrics); the owner
     /// takes and prints them (``takeWarnings()``).
     public private(set) var warnings: [String] = []
@@ -184,6 +186,7 @@ public final class LinePipeline {
                                             componentGroup: e.componentGroup ?? -1, hasDefaultLevel: e.defaultLevel != nil)
         }
         hasIgnores = !patterns.ignores.isEmpty
+        allJIT = patterns.envelopes.allSatisfy(\.regex.isJITCompiled) && patterns.rules.allSatisfy(\.regex.isJITCompiled)
         ruleCodes = .allocate(capacity: max(1, patterns.rules.count))
         for (i, rule) in patterns.rules.enumerated() { ruleCodes[i] = rule.regex.code }
         boundIDs = patterns.rules.map { rule in
@@ -276,7 +279,9 @@ public final class LinePipeline {
             let envelope = envelopeCodes[e]
             e += 1
             let base = parts.message.lowerBound
-            switch scratch.match(code: envelope.code, start + base, parts.message.count) {
+            let found = allJIT ? scratch.jitMatch(code: envelope.code, start + base, parts.message.count)
+                               : scratch.match(code: envelope.code, start + base, parts.message.count)
+            switch found {
             case .match: break
             case .noMatch: lastOutcome = .envelopeMismatch; return nil
             case .limitExceeded: lastOutcome = .matchLimit; return nil
@@ -321,7 +326,7 @@ public final class LinePipeline {
             while bits != 0 {
                 let r = w << 6 | bits.trailingZeroBitCount
                 bits &= bits - 1
-                switch scratch.match(code: ruleCodes[r], message, length) {
+                switch allJIT ? scratch.jitMatch(code: ruleCodes[r], message, length) : scratch.match(code: ruleCodes[r], message, length) {
                 case .match: return .matched(rule: r)
                 case .noMatch: continue
                 case .limitExceeded: return .matchLimit

@@ -121,7 +121,19 @@ public final class RegexScratch {
     /// As ``match(_:_:_:)``, with the compiled code pointer taken from ``CompiledRegex/code``.
     @inline(__always)
     func match(code: OpaquePointer, _ start: UnsafePointer<UInt8>, _ length: Int) -> RegexOutcome {
-        let rc = pcre2_match_8(code, start, length, 0, 0, matchData, context)
+        outcome(pcre2_match_8(code, start, length, 0, 0, matchData, context))
+    }
+
+    /// As ``match(code:_:_:)`` through `pcre2_jit_match_8`, which skips `pcre2_match_8`'s argument checks
+    /// and goes straight to the JIT code: only for code whose `pcre2_jit_compile_8` succeeded. The match
+    /// limit of the context still applies.
+    @inline(__always)
+    func jitMatch(code: OpaquePointer, _ start: UnsafePointer<UInt8>, _ length: Int) -> RegexOutcome {
+        outcome(pcre2_jit_match_8(code, start, length, 0, 0, matchData, context))
+    }
+
+    @inline(__always)
+    func outcome(_ rc: Int32) -> RegexOutcome {
         if rc >= 0 { return .match }
         switch rc {
         case PCRE2_ERROR_NOMATCH: return .noMatch
