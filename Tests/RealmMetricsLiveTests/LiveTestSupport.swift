@@ -65,6 +65,32 @@ enum Journald {
             throw TestFailure("journald did not start")
         }
     }
+
+    /// Running systemd-journald processes, read from /proc (a `pkill -f` would also match the shell
+    /// that runs it); zombies do not count.
+    static func pids() -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { name -> pid_t? in
+            guard let pid = pid_t(name),
+                  let comm = try? String(contentsOfFile: "/proc/\(name)/comm", encoding: .utf8),
+                  comm.trimmingCharacters(in: .whitespacesAndNewlines) == "systemd-journal",
+                  let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")"),
+                  stat[stat.index(close, offsetBy: 2)] != "Z" else { return nil }
+            return pid
+        }
+    }
+
+    /// Kills journald outright (SIGKILL: its files are left as a crash leaves them; SIGTERM may be
+    /// blocked in processes the test runner started) and starts a new one.
+    static func restart() throws {
+        let before = pids()
+        guard !before.isEmpty else { throw TestFailure("no journald to restart") }
+        for pid in before { kill(pid, SIGKILL) }
+        guard waitUntil(10, { pids().isEmpty }) else { throw TestFailure("journald did not die") }
+        let (status, _, err) = try sh("bash \(Repo.root.appendingPathComponent("scripts/start-journald.sh").path)")
+        guard status == 0, let after = pids().first, !before.contains(after) else { throw TestFailure("journald did not start again: \(err)") }
+    }
 }
 
 /// A UDP socket on 127.0.0.1 that keeps every statsd line it receives.
