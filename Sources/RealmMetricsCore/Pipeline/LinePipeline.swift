@@ -146,6 +146,8 @@ public final class LinePipeline {
     public internal(set) var stats = PipelineStats()
     let scratch: RegexScratch
     let mask: UnsafeMutablePointer<UInt64>
+    /// Scratch for the prefilter's scan.
+    let hits: UnsafeMutablePointer<Int32>
     /// Per rule, per action: the store id of a fixed metric name, or -1.
     let boundIDs: [[Int]]
     /// The actions of rules with fixed names as plain values.
@@ -177,6 +179,7 @@ public final class LinePipeline {
         self.store = store
         scratch = RegexScratch(maxCaptures: patterns.maxCaptures, matchLimit: matchLimit)
         mask = .allocate(capacity: patterns.prefilter.wordCount)
+        hits = .allocate(capacity: PrefilterTables.hitCapacity)
         prefilter = patterns.prefilter
         prefilterTables = patterns.prefilter.tables
         envelopeCodes = .allocate(capacity: patterns.envelopes.count)
@@ -205,6 +208,7 @@ public final class LinePipeline {
 
     deinit {
         mask.deallocate()
+        hits.deallocate()
         ruleCodes.deallocate()
         envelopeCodes.deallocate()
     }
@@ -320,7 +324,7 @@ public final class LinePipeline {
     /// First rule, in order, that the prefilter admits and whose regex matches the message.
     @inline(__always)
     func matchRules(_ message: UnsafePointer<UInt8>, _ length: Int) -> LineOutcome {
-        prefilterTables.candidates(message, length, into: mask)
+        prefilterTables.candidates(message, length, into: mask, hits: hits)
         for w in 0..<prefilterTables.wordCount {
             var bits = mask[w]
             while bits != 0 {

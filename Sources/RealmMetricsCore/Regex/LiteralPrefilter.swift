@@ -477,7 +477,9 @@ public final class LiteralPrefilter: @unchecked Sendable {
 
     /// Writes the candidate rule set for `length` bytes at `start` into `mask` (`wordCount` words).
     public func candidates(_ start: UnsafePointer<UInt8>, _ length: Int, into mask: UnsafeMutablePointer<UInt64>) {
-        tables.candidates(start, length, into: mask)
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: PrefilterTables.hitCapacity) { hits in
+            tables.candidates(start, length, into: mask, hits: hits.baseAddress!)
+        }
     }
 }
 
@@ -504,10 +506,12 @@ public struct PrefilterTables: @unchecked Sendable {
     public let wordCount: Int
 
     /// Writes the candidate rule set for `length` bytes at `start` into `mask` (`wordCount` words).
+    /// `hits` is scratch room for ``hitCapacity`` positions.
     @inline(__always)
-    public func candidates(_ start: UnsafePointer<UInt8>, _ length: Int, into mask: UnsafeMutablePointer<UInt64>) {
+    public func candidates(_ start: UnsafePointer<UInt8>, _ length: Int, into mask: UnsafeMutablePointer<UInt64>,
+                           hits: UnsafeMutablePointer<Int32>) {
         for w in 0..<wordCount { mask[w] = always[w] }
-        search(start, length, into: mask)
+        search(start, length, into: mask, hits: hits)
         for i in 0..<startCount {
             let n = Int(startLengths[i])
             let rule = Int(startRules[i])
@@ -521,20 +525,44 @@ public struct PrefilterTables: @unchecked Sendable {
         }
     }
 
+    /// Positions a scan may note before it checks them (see ``search(_:_:into:hits:)``).
+    public static let hitCapacity = 64
+
     /// The Wu–Manber pass: sets the bit of every rule one of whose searched literals is in the text.
+    ///
+    /// The jump loop has no data-dependent branch: every window end whose jump is zero is written to
+    /// `hits` (room for ``hitCapacity`` positions) and the literals there are compared afterwards, so a
+    /// line full of near-misses costs no mispredicted branches in the loop that dominates the time.
     @inline(__always)
-    func search(_ start: UnsafePointer<UInt8>, _ length: Int, into mask: UnsafeMutablePointer<UInt64>) {
+    func search(_ start: UnsafePointer<UInt8>, _ length: Int, into mask: UnsafeMutablePointer<UInt64>, hits: UnsafeMutablePointer<Int32>) {
         let m = windowBytes
         guard entryCount > 0, length >= m else { return }
         let raw = UnsafeRawPointer(start)
         var pos = m - 1
+        var n = 0
         while pos < length {
-            let h = LiteralPrefilter.blockHash(start[pos - 2], start[pos - 1], start[pos])
-            let jump = Int(shift[h])
-            if jump != 0 {
-                pos += jump
-                continue
+            // Bytes pos-2, pos-1, pos as the low three bytes (windows are at least 4 bytes: pos >= 3).
+            let v = raw.loadUnaligned(fromByteOffset: pos - 3, as: UInt32.self) >> 8
+            let jump = Int(shift[Int((v &* 2_654_435_761) >> 20)])
+            hits[n] = Int32(truncatingIfNeeded: pos)
+            n &+= jump == 0 ? 1 : 0
+            pos &+= jump == 0 ? 1 : jump
+            if n == PrefilterTables.hitCapacity {
+                verify(start, length, hits, n, into: mask)
+                n = 0
             }
+        }
+        verify(start, length, hits, n, into: mask)
+    }
+
+    /// Compares the literals whose window ends at each of the `count` positions in `hits`.
+    @inline(__always)
+    func verify(_ start: UnsafePointer<UInt8>, _ length: Int, _ hits: UnsafeMutablePointer<Int32>, _ count: Int, into mask: UnsafeMutablePointer<UInt64>) {
+        let m = windowBytes
+        let raw = UnsafeRawPointer(start)
+        for i in 0..<count {
+            let pos = Int(hits[i])
+            let h = LiteralPrefilter.blockHash(start[pos - 2], start[pos - 1], start[pos])
             let window = pos - (m - 1)
             var e = heads[h]
             while e >= 0 {
@@ -550,7 +578,6 @@ public struct PrefilterTables: @unchecked Sendable {
                     mask[rule >> 6] |= bit
                 }
             }
-            pos += 1
         }
     }
 }
