@@ -40,8 +40,9 @@ public struct ReplayConfiguration: Sendable {
     /// Print the line counts to standard error at the end.
     public var report = true
     /// Threads that match lines (the metric state is always changed by one, in order); 1 reads, matches
-    /// and applies on the calling thread alone.
-    public var threads = 2
+    /// and applies on the calling thread alone. One more than the cores keeps every core busy while
+    /// the reading and applying threads wait on each other.
+    public var threads = max(2, ProcessInfo.processInfo.activeProcessorCount + 1)
     /// Bytes read at a time (the unit of work handed to the matching threads).
     public var chunkBytes = 1 << 20
 

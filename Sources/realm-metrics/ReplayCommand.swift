@@ -75,6 +75,9 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Longer lines are cut to this many bytes and counted.", valueName: "bytes"))
     var maxLineBytes = 65536
 
+    @Option(name: .long, help: ArgumentHelp("Threads that match lines in a plain replay (default: one more than the cores; 1: a single thread). The metrics are the same for any number; lower it to leave cores to the workers. Backfill uses one thread.", valueName: "n"))
+    var threads: Int?
+
     @Flag(name: .shortAndLong, help: "Do not print line counts to standard error.")
     var quiet = false
 
@@ -86,6 +89,7 @@ struct ReplayCommand: ParsableCommand {
             throw ValidationError("--to: unknown target '\(to)' (use stdout, graphite://HOST:PORT, dogstatsd://HOST:PORT, influx:PATH)")
         }
         if maxLineBytes < 64 { throw ValidationError("--max-line-bytes must be at least 64") }
+        if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must be between 1 and 64") }
         if journal && !files.isEmpty { throw ValidationError("give --journal or log files, not both") }
         if !journal && files.isEmpty { throw ValidationError("name at least one log file ('-' for standard input), or --journal") }
         if !journal && (journalDirectory != nil || !journalFile.isEmpty || !unit.isEmpty || !identifier.isEmpty) {
@@ -111,6 +115,7 @@ struct ReplayCommand: ParsableCommand {
         configuration.printStatsd = to != nil || !summary
         configuration.workerPerFile = workerPerFile
         configuration.maxLineBytes = maxLineBytes
+        if let threads { configuration.threads = threads }
         do {
             let job = try ReplayJob(configuration: configuration)
             let report = try job.run(output: FDWriter.standardOutput())

@@ -34,6 +34,10 @@ for f in realm-sync-worker ros1 ros2; do
   expect "replay --summary of $f equals the golden file" 0 '' -- bash -c "\"$BIN\" replay -q --patterns $f --prefix realm.test --summary patterns/$f.sample.log | diff -u patterns/$f.expected.json -"
   expect "replay statsd output of $f equals the golden file" 0 '' -- bash -c "\"$BIN\" replay -q --patterns $f --prefix realm.test patterns/$f.sample.log | diff -u patterns/$f.expected.statsd -"
 done
+for n in 1 2 5; do
+  expect "replay --threads $n gives the golden statsd output" 0 '' -- bash -c "\"$BIN\" replay -q --threads $n --prefix realm.test patterns/realm-sync-worker.sample.log | diff -u patterns/realm-sync-worker.expected.statsd -"
+done
+expect "replay refuses --threads 0" 64 'threads must be between 1 and 64' -- "$BIN" replay --threads 0 patterns/ros2.sample.log
 expect "replay reads standard input" 0 'realm.test.session.started:7\|c' -- bash -c "\"$BIN\" replay -q --prefix realm.test - < patterns/realm-sync-worker.sample.log"
 expect "replay reports line counts on stderr" 0 '62 lines .* 55 matched, 0 ignored, 7 unmatched' -- "$BIN" replay --prefix realm.test patterns/realm-sync-worker.sample.log
 expect "replay of a missing file is a clear error" 1 'error \[input\]: /nonexistent.log: cannot open: No such file' -- "$BIN" replay /nonexistent.log
