@@ -136,7 +136,7 @@ final class ParallelReplay: @unchecked Sendable {
 
     /// Reads every file (an open descriptor, and the worker its lines belong to) to its end, in order,
     /// and applies its lines. Returns the first read failure; the lines read before it are applied.
-    func run(files: [(name: String, fd: Int32, worker: Int)]) -> ReadFailure? {
+    func run(files: [LogInput]) -> ReadFailure? {
         let failure = FailureBox()
         let finished = DispatchSemaphore(value: 0)
         var threads: [Thread] = []
@@ -167,7 +167,7 @@ final class ParallelReplay: @unchecked Sendable {
 
     // MARK: reader
 
-    private func readLoop(files: [(name: String, fd: Int32, worker: Int)]) -> ReadFailure? {
+    private func readLoop(files: [LogInput]) -> ReadFailure? {
         var index = 0
         var chunk = ring[0]
         /// Bytes [begin, filled) of `chunk` are not handed on yet.

@@ -80,24 +80,8 @@ public struct ReplayJob {
     public func run(output: FDWriter) throws(RealmMetricsError) -> ReplayReport {
         let pipeline = PipelineChain(patternSets: patternSets)
         let started = monotonicSeconds()
-        // Open every file first: a missing one stops the replay before any reading.
-        var inputs: [(name: String, fd: Int32, worker: Int)] = []
-        defer { for input in inputs where input.fd != STDIN_FILENO { close(input.fd) } }
-        var sharedWorker = -1
-        for file in configuration.files {
-            let fd: Int32 = file == "-" ? STDIN_FILENO : open(file, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else {
-                throw RealmMetricsError(.input, "\(file): cannot open: \(errnoText(errno))")
-            }
-            let worker: Int
-            if configuration.workerPerFile {
-                worker = pipeline.store.workerID(file)
-            } else {
-                if sharedWorker < 0 { sharedWorker = pipeline.store.workerID("replay") }
-                worker = sharedWorker
-            }
-            inputs.append((file, fd, worker))
-        }
+        let inputs = try LogInput.openAll(configuration.files, workerPerFile: configuration.workerPerFile, store: pipeline.store)
+        defer { LogInput.closeAll(inputs) }
         let truncatedLines: Int64, bytesRead: Int64
         if patternSets.count == 1 && configuration.threads > 1 {
             // Reading, matching (on `threads` threads) and applying in order run side by side.
@@ -130,6 +114,42 @@ public struct ReplayJob {
         output.flush()
         return ReplayReport(stats: pipeline.stats, truncatedLines: truncatedLines, bytesRead: bytesRead, seconds: seconds,
                             warnings: pipeline.takeWarnings())
+    }
+}
+
+/// A log file opened for reading, with the worker its lines belong to.
+struct LogInput {
+    let name: String
+    let fd: Int32
+    let worker: Int
+
+    /// Opens every file (`-` is standard input) before any is read, so a missing one stops the job
+    /// before it has done anything. The files are successive pieces of one worker's log, or with
+    /// `workerPerFile` each its own worker.
+    static func openAll(_ files: [String], workerPerFile: Bool, store: MetricStore) throws(RealmMetricsError) -> [LogInput] {
+        var inputs: [LogInput] = []
+        var sharedWorker = -1
+        for file in files {
+            let fd: Int32 = file == "-" ? STDIN_FILENO : open(file, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else {
+                let error = RealmMetricsError(.input, "\(file): cannot open: \(errnoText(errno))")
+                closeAll(inputs)
+                throw error
+            }
+            let worker: Int
+            if workerPerFile {
+                worker = store.workerID(file)
+            } else {
+                if sharedWorker < 0 { sharedWorker = store.workerID("replay") }
+                worker = sharedWorker
+            }
+            inputs.append(LogInput(name: file, fd: fd, worker: worker))
+        }
+        return inputs
+    }
+
+    static func closeAll(_ inputs: [LogInput]) {
+        for input in inputs where input.fd != STDIN_FILENO { close(input.fd) }
     }
 }
 

@@ -78,71 +78,57 @@ struct JournalFollowTests {
         #expect(second.terminate() == 0)
     }
 
-    @Test("journald killed and started again under a running follower: later lines are counted, none twice")
-    func journaldRestart() throws {
+    /// Follows an identifier through a fault: 20 lines of history, 20 counted live, then `fault` (which
+    /// returns the writer for the rest), then the other lines; each later line must be counted once.
+    func followThrough(_ name: String, fault: (_ writer: JournalWriter, _ id: String) throws -> JournalWriter) throws {
         try Journald.ensure()
-        let id = "rmrestart-\(UUID().uuidString.prefix(8))"
+        let id = "\(name)-\(UUID().uuidString.prefix(8))"
         let dir = TempDir()
         let lines = try sampleLines()
         let writer = try JournalWriter(identifier: id)
         writer.write(Array(lines[0..<20]))
         #expect(waitUntil(10) { journalCount(id) >= 20 })
-
         let receiver = try StatsdReceiver()
         defer { receiver.stop() }
         let sidecar = try Sidecar(runArgs(receiver, dir, ["--identifier", id]), stderrPath: dir.file("err"))
         try sidecar.waitForStderr("rebuilt the gauges from 20 lines of history")
         let (before, _) = try expectedFor(Array(lines[0..<20]), in: dir, name: "h.log")
         writer.write(Array(lines[20..<40]))
-        writer.close()  // its stream to journald ends with journald anyway
         let (upTo40, gauges40) = try expectedFor(Array(lines[0..<40]), in: dir, name: "m.log")
         #expect(waitUntil(10) { receiver.counterTotals == difference(upTo40, before) && receiver.lastGauges == gauges40 })
 
-        try Journald.restart()
-        let after = try JournalWriter(identifier: id)
-        after.write(Array(lines[40...]))
-        after.close()
-        #expect(waitUntil(10) { journalCount(id) >= lines.count })
+        let rest = try fault(writer, id)
+        let kept = journalCount(id)
+        rest.write(Array(lines[40...]))
+        rest.close()
+        #expect(waitUntil(10) { journalCount(id) >= kept + lines.count - 40 })
         let (all, finalGauges) = try expectedFor(lines, in: dir, name: "a.log")
         #expect(waitUntil(15) { receiver.counterTotals == difference(all, before) && receiver.lastGauges == finalGauges },
                 "got \(receiver.counterTotals) want \(difference(all, before))")
-        // Nothing was counted twice while the follower moved to journald's new file.
+        // Nothing is counted twice once the follower has found its way again.
         usleep(1_000_000)
         #expect(receiver.counterTotals == difference(all, before))
         #expect(sidecar.terminate() == 0)
     }
 
+    @Test("journald killed and started again under a running follower: later lines are counted, none twice")
+    func journaldRestart() throws {
+        try followThrough("rmrestart") { writer, id in
+            writer.close()  // its stream to journald ends with journald anyway
+            try Journald.restart()
+            return try JournalWriter(identifier: id)
+        }
+    }
+
     @Test("journal files rotated and vacuumed under the follower (its entries deleted): later lines are counted, none twice")
     func vacuumed() throws {
-        try Journald.ensure()
-        let id = "rmvacuum-\(UUID().uuidString.prefix(8))"
-        let dir = TempDir()
-        let lines = try sampleLines()
-        let writer = try JournalWriter(identifier: id)
-        defer { writer.close() }
-        writer.write(Array(lines[0..<20]))
-        #expect(waitUntil(10) { journalCount(id) >= 20 })
-        let receiver = try StatsdReceiver()
-        defer { receiver.stop() }
-        let sidecar = try Sidecar(runArgs(receiver, dir, ["--identifier", id]), stderrPath: dir.file("err"))
-        try sidecar.waitForStderr("rebuilt the gauges from 20 lines of history")
-        let (before, _) = try expectedFor(Array(lines[0..<20]), in: dir, name: "h.log")
-        writer.write(Array(lines[20..<40]))
-        let (upTo40, gauges40) = try expectedFor(Array(lines[0..<40]), in: dir, name: "m.log")
-        #expect(waitUntil(10) { receiver.counterTotals == difference(upTo40, before) && receiver.lastGauges == gauges40 })
-
-        // The file holding every entry read so far becomes an archive, and the archives are deleted.
-        let (rotated, _, rotateErr) = try sh("journalctl --rotate && journalctl --vacuum-files=1")
-        #expect(rotated == 0, "\(rotateErr)")
-        #expect(journalCount(id) == 0)
-        writer.write(Array(lines[40...]))
-        #expect(waitUntil(10) { journalCount(id) >= lines.count - 40 })
-        let (all, finalGauges) = try expectedFor(lines, in: dir, name: "a.log")
-        #expect(waitUntil(15) { receiver.counterTotals == difference(all, before) && receiver.lastGauges == finalGauges },
-                "got \(receiver.counterTotals) want \(difference(all, before))")
-        usleep(1_000_000)
-        #expect(receiver.counterTotals == difference(all, before))
-        #expect(sidecar.terminate() == 0)
+        try followThrough("rmvacuum") { writer, id in
+            // The file holding every entry read so far becomes an archive, and the archives are deleted.
+            let (status, _, err) = try sh("journalctl --rotate && journalctl --vacuum-files=1")
+            #expect(status == 0, "\(err)")
+            #expect(journalCount(id) == 0)
+            return writer
+        }
     }
 
     @Test("a new _PID for the same identifier is a new worker life, even without a start banner")

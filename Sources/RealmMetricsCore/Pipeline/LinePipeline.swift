@@ -39,30 +39,38 @@ public struct PipelineStats: Sendable, Equatable {
         }
     }
 
-    /// These line counts plus the effect counts (orphans, duplicates, bad numbers, overflows, worker
-    /// starts) that `others` gathered.
+    /// Adds the line counts of `other`: lines read and their outcomes.
+    public mutating func addLineCounts(of other: PipelineStats) {
+        linesRead += other.linesRead
+        matched += other.matched
+        ignored += other.ignored
+        unmatched += other.unmatched
+        envelopeMismatch += other.envelopeMismatch
+        matchLimitHits += other.matchLimitHits
+        matchErrors += other.matchErrors
+    }
+
+    /// Adds the effect counts of `other`: orphans, duplicates, bad numbers, overflows, worker starts.
+    public mutating func addEffectCounts(of other: PipelineStats) {
+        orphanCloses += other.orphanCloses
+        duplicateOpens += other.duplicateOpens
+        badNumbers += other.badNumbers
+        cardinalityOverflows += other.cardinalityOverflows
+        workerStarts += other.workerStarts
+    }
+
+    /// These line counts plus the effect counts that `others` gathered.
     public func merging(effectsOf others: [PipelineStats]) -> PipelineStats {
         var out = self
-        for o in others {
-            out.orphanCloses += o.orphanCloses
-            out.duplicateOpens += o.duplicateOpens
-            out.badNumbers += o.badNumbers
-            out.cardinalityOverflows += o.cardinalityOverflows
-            out.workerStarts += o.workerStarts
-        }
+        for o in others { out.addEffectCounts(of: o) }
         return out
     }
 
     /// Every count of both added up (line counts and effect counts).
     public func adding(_ other: PipelineStats) -> PipelineStats {
-        var out = merging(effectsOf: [other])
-        out.linesRead += other.linesRead
-        out.matched += other.matched
-        out.ignored += other.ignored
-        out.unmatched += other.unmatched
-        out.envelopeMismatch += other.envelopeMismatch
-        out.matchLimitHits += other.matchLimitHits
-        out.matchErrors += other.matchErrors
+        var out = self
+        out.addLineCounts(of: other)
+        out.addEffectCounts(of: other)
         return out
     }
 

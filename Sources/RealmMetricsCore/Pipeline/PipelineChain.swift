@@ -38,13 +38,7 @@ public final class PipelineChain {
 
     /// Adds line counts (lines read and their outcomes) gathered by classifier pipelines.
     public func addLineCounts(_ counts: PipelineStats) {
-        lineStats.linesRead += counts.linesRead
-        lineStats.matched += counts.matched
-        lineStats.ignored += counts.ignored
-        lineStats.unmatched += counts.unmatched
-        lineStats.envelopeMismatch += counts.envelopeMismatch
-        lineStats.matchLimitHits += counts.matchLimitHits
-        lineStats.matchErrors += counts.matchErrors
+        lineStats.addLineCounts(of: counts)
     }
 
     /// The time of a line (ms since the epoch), from the first pattern set whose envelope fits it and has a time.

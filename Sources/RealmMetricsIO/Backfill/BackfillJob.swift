@@ -150,22 +150,14 @@ public final class BackfillJob {
             var st = stat()
             if stat(file, &st) == 0 { totalBytes += Int64(st.st_size) }
         }
-        var sharedWorker = -1
+        let inputs = try LogInput.openAll(configuration.files, workerPerFile: configuration.workerPerFile, store: store)
+        defer { LogInput.closeAll(inputs) }
         var failure: RealmMetricsError? = nil
         var done = false
-        for file in configuration.files where !done {
-            let fd: Int32 = file == "-" ? STDIN_FILENO : open(file, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw RealmMetricsError(.input, "\(file): cannot open: \(errnoText(errno))") }
-            defer { if fd != STDIN_FILENO { close(fd) } }
-            let worker: Int
-            if configuration.workerPerFile {
-                worker = store.workerID(file)
-            } else {
-                if sharedWorker < 0 { sharedWorker = store.workerID("replay") }
-                worker = sharedWorker
-            }
+        for input in inputs where !done {
+            let worker = input.worker
             var count: Int64 = 0
-            let error = reader.read(fd: fd, flushPartialAtEOF: true) { start, length in
+            let error = reader.read(fd: input.fd, flushPartialAtEOF: true) { start, length in
                 guard !done, failure == nil else { return }
                 let time = chain.lineTime(start, length, fallbackYear: fallbackYear)
                 do {
@@ -183,7 +175,7 @@ public final class BackfillJob {
                 }
             }
             if let failure { throw failure }
-            if let error { throw RealmMetricsError(.input, "\(file): read failed: \(errnoText(error))") }
+            if let error { throw RealmMetricsError(.input, "\(input.name): read failed: \(errnoText(error))") }
         }
     }
 
