@@ -136,8 +136,8 @@ struct ReplayCommand: ParsableCommand {
         configuration.patterns = patternOptions.patternReferences
         configuration.files = files
         if journal {
-            let location: Journal.Location = journalDirectory.map { .directory($0) } ?? (journalFile.isEmpty ? .local : .files(journalFile))
-            configuration.journal = JournalSource.Configuration(location: location, units: unit, identifiers: identifier)
+            configuration.journal = JournalSource.Configuration(location: Journal.Location(directory: journalDirectory, files: journalFile),
+                                                                units: unit, identifiers: identifier)
         }
         let now = wallClockMillisForCLI()
         configuration.sinceMillis = since.flatMap { TimeExpression.parse($0, nowMillis: now) }

@@ -91,7 +91,7 @@ struct RunCommand: ParsableCommand {
         let directory = journalDirectory ?? file.journalDirectory
         let journalFiles = pick(journalFile, file.journalFile)
         if directory != nil && !journalFiles.isEmpty { throw ValidationError("give a journal directory or journal files, not both") }
-        let location: Journal.Location = directory.map { .directory($0) } ?? (journalFiles.isEmpty ? .local : .files(journalFiles))
+        let location = Journal.Location(directory: directory, files: journalFiles)
         if !units.isEmpty || !identifiers.isEmpty || directory != nil || !journalFiles.isEmpty {
             configuration.journal = JournalSource.Configuration(location: location, units: units, identifiers: identifiers)
         } else if configuration.files.isEmpty {

@@ -81,6 +81,14 @@ public final class MetricStore {
         return workers.count - 1
     }
 
+    /// The slot of worker `key`, answered without a lookup when it is the same key as last time
+    /// (consecutive lines nearly always come from the same worker).
+    @inline(__always)
+    public func workerID(_ key: String, remembering last: inout (key: String, id: Int)) -> Int {
+        if key != last.key || last.id < 0 { last = (key, workerID(key)) }
+        return last.id
+    }
+
     /// Admits `value` into `template` while it has fewer than `cap` distinct values; later values become
     /// `other`.
     public func admit(_ value: String, template: String, cap: Int) -> String {

@@ -191,26 +191,22 @@ public final class BackfillJob {
         var firstTime: Int64? = nil
         var failure: RealmMetricsError? = nil
         var done = false
-        var lastWorkerKey = ""
-        var lastWorker = -1
+        var last: (key: String, id: Int) = ("", -1)
         while !done && failure == nil {
             let n = source.drain(limit: 16_384) { entry in
                 guard !done, failure == nil else { return }
                 let time = Int64(entry.realtimeMicroseconds / 1000)
                 if firstTime == nil { firstTime = time }
-                if entry.worker != lastWorkerKey {
-                    lastWorkerKey = entry.worker
-                    lastWorker = store.workerID(entry.worker)
-                }
+                let worker = store.workerID(entry.worker, remembering: &last)
                 do {
                     guard try place(timeMillis: time) else { done = true; return }
                 } catch {
                     failure = error as? RealmMetricsError ?? RealmMetricsError(.output, "\(error)")
                     return
                 }
-                if entry.newProcess { chain.startWorkerLife(lastWorker) }
+                if entry.newProcess { chain.startWorkerLife(worker) }
                 truncatedLines += entry.forEachLine(maxLineBytes: configuration.maxLineBytes) { start, length in
-                    chain.process(start, length, worker: lastWorker)
+                    chain.process(start, length, worker: worker)
                 }
             }
             if configuration.progress, let t = firstTime {

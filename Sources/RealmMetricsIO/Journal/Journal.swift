@@ -21,6 +21,11 @@ public final class Journal {
         case directory(String)
         /// Exactly these files (`sd_journal_open_files`).
         case files([String])
+
+        /// What the command-line options name: a directory, else the files, else the local journal.
+        public init(directory: String?, files: [String]) {
+            if let directory { self = .directory(directory) } else if !files.isEmpty { self = .files(files) } else { self = .local }
+        }
     }
 
     /// Owned `sd_journal*`, closed with `sd_journal_close` in `deinit`.

@@ -231,16 +231,11 @@ public final class LiveRunner {
         }
     }
 
-    private var lastWorkerKey = ""
-    private var lastWorkerID = -1
+    private var lastWorker: (key: String, id: Int) = ("", -1)
 
     @inline(__always)
     private func workerID(_ key: String) -> Int {
-        if key != lastWorkerKey {
-            lastWorkerKey = key
-            lastWorkerID = store.workerID(key)
-        }
-        return lastWorkerID
+        store.workerID(key, remembering: &lastWorker)
     }
 
     private func handleJournalEntry(_ entry: JournalSource.Entry) {
