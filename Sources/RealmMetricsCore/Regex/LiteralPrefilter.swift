@@ -530,9 +530,9 @@ public struct PrefilterTables: @unchecked Sendable {
 
     /// The Wu–Manber pass: sets the bit of every rule one of whose searched literals is in the text.
     ///
-    /// The jump loop has no data-dependent branch: every window end whose jump is zero is written to
-    /// `hits` (room for ``hitCapacity`` positions) and the literals there are compared afterwards, so a
-    /// line full of near-misses costs no mispredicted branches in the loop that dominates the time.
+    /// The jump loop only notes each window end whose jump is zero in `hits` (room for
+    /// ``hitCapacity`` positions); the literals there are compared after it, so the loop that dominates
+    /// the time stays a few instructions long.
     @inline(__always)
     func search(_ start: UnsafePointer<UInt8>, _ length: Int, into mask: UnsafeMutablePointer<UInt64>, hits: UnsafeMutablePointer<Int32>) {
         let m = windowBytes
