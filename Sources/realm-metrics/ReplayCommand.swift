@@ -88,7 +88,9 @@ struct ReplayCommand: ParsableCommand {
         if let to, BackfillTarget.parse(to) == nil {
             throw ValidationError("--to: unknown target '\(to)' (use stdout, graphite://HOST:PORT, dogstatsd://HOST:PORT, influx:PATH)")
         }
-        if maxLineBytes < 64 { throw ValidationError("--max-line-bytes must be at least 64") }
+        if !ConfigFile.lineBytesRange.contains(maxLineBytes) {
+            throw ValidationError("--max-line-bytes must be between 64 and \(ConfigFile.lineBytesRange.upperBound)")
+        }
         if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must be between 1 and 64") }
         if journal && !files.isEmpty { throw ValidationError("give --journal or log files, not both") }
         if !journal && files.isEmpty { throw ValidationError("name at least one log file ('-' for standard input), or --journal") }

@@ -84,7 +84,9 @@ struct RunCommand: ParsableCommand {
         configuration.ownMetricsPrefix = ownMetricsPrefix ?? file.ownMetricsPrefix
         guard configuration.flushInterval >= 0.1 && configuration.flushInterval <= 3600 else { throw ValidationError("flush interval must be between 0.1 and 3600 seconds") }
         guard (64...65000).contains(configuration.maxPacketBytes) else { throw ValidationError("max packet size must be between 64 and 65000") }
-        guard configuration.maxLineBytes >= 64 else { throw ValidationError("max line bytes must be at least 64") }
+        guard ConfigFile.lineBytesRange.contains(configuration.maxLineBytes) else {
+            throw ValidationError("max line bytes must be between 64 and \(ConfigFile.lineBytesRange.upperBound)")
+        }
 
         let units = pick(unit, file.unit)
         let identifiers = pick(identifier, file.identifier)

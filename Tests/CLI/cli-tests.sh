@@ -37,6 +37,7 @@ done
 for n in 1 2 5; do
   expect "replay --threads $n gives the golden statsd output" 0 '' -- bash -c "\"$BIN\" replay -q --threads $n --prefix realm.test patterns/realm-sync-worker.sample.log | diff -u patterns/realm-sync-worker.expected.statsd -"
 done
+expect "replay refuses a line limit it cannot buffer" 64 'max-line-bytes must be between 64 and 16777216' -- "$BIN" replay --max-line-bytes 1073741824 patterns/ros2.sample.log
 expect "replay refuses --threads 0" 64 'threads must be between 1 and 64' -- "$BIN" replay --threads 0 patterns/ros2.sample.log
 expect "replay reads standard input" 0 'realm.test.session.started:7\|c' -- bash -c "\"$BIN\" replay -q --prefix realm.test - < patterns/realm-sync-worker.sample.log"
 expect "replay reports line counts on stderr" 0 '62 lines .* 55 matched, 0 ignored, 7 unmatched' -- "$BIN" replay --prefix realm.test patterns/realm-sync-worker.sample.log

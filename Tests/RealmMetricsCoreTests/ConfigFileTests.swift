@@ -38,10 +38,13 @@ struct ConfigFileTests {
     }
 
     @Test("numbers out of range are refused")
-    func ranges() {
+    func ranges() throws {
         #expect(throws: PatternFileError.self) { try ConfigFile.parse("flush_interval: 0\n", path: "c") }
         #expect(throws: PatternFileError.self) { try ConfigFile.parse("max_packet_size: 10\n", path: "c") }
         #expect(throws: PatternFileError.self) { try ConfigFile.parse("max_line_bytes: lots\n", path: "c") }
+        // A gigabyte line limit would mean gigabyte buffers per followed file.
+        #expect(throws: PatternFileError.self) { try ConfigFile.parse("max_line_bytes: 1073741824\n", path: "c") }
+        #expect(try ConfigFile.parse("max_line_bytes: 16777216\n", path: "c").maxLineBytes == 16 << 20)
     }
 
     @Test("an empty file sets nothing")

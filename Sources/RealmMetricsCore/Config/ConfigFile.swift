@@ -2,6 +2,9 @@
 /// option names with `_` for `-` (`flush_interval` for `--flush-interval`); lists accept one string or a
 /// list. Unknown keys are refused with `file:line:column`.
 public struct ConfigFile: Sendable, Equatable {
+    /// Allowed line limits: each followed file keeps a buffer of about twice the limit.
+    public static let lineBytesRange = 64...(16 << 20)
+
     public var patterns: [String]?
     public var prefix: String?
     public var unit: [String]?
@@ -50,7 +53,7 @@ public struct ConfigFile: Sendable, Equatable {
         }
         config.stateDir = try m.string("state_dir")
         config.maxPacketSize = try number("max_packet_size", 64...65000)
-        config.maxLineBytes = try number("max_line_bytes", 64...(1 << 30))
+        config.maxLineBytes = try number("max_line_bytes", ConfigFile.lineBytesRange)
         config.ownMetricsPrefix = try m.string("own_metrics_prefix")
         return config
     }
