@@ -60,5 +60,12 @@ printf 'statsd: a:1\nflush_intervl: 3\n' > "$tmp/bad-config.yaml"
 expect "run refuses an unknown configuration key, naming it" 1 "error \\[config\\]: .*bad-config.yaml:2:1: configuration: unknown key 'flush_intervl'" -- "$BIN" run --config "$tmp/bad-config.yaml"
 expect "run without any journal names the problem" 1 'cannot read the journal' -- "$BIN" run --journal-directory "$tmp/no-journal-here" --state-dir "$tmp/s2"
 
+# Backfill progress: a line rewritten in place on a terminal (script gives the command one), nothing off it.
+python3 bench/gen-worker-log.py 100000 > "$tmp/big.log"
+expect "backfill shows progress on a terminal" 0 'replay: [0-9]+ lines \[#*\.*\] [0-9]+%, [0-9]+:[0-9]+ left, at 2020-05-05T' -- script -qec "\"$BIN\" replay --since @0 --to influx:/dev/null \"$tmp/big.log\"" /dev/null
+expect "backfill ends with its counts after the progress line" 0 '100000 lines: [0-9]+ matched' -- script -qec "\"$BIN\" replay --since @0 --to influx:/dev/null \"$tmp/big.log\"" /dev/null
+"$BIN" replay --since @0 --to influx:/dev/null "$tmp/big.log" 2>"$tmp/offterm" >/dev/null
+if grep -q '\[#' "$tmp/offterm" || ! grep -q '100000 lines' "$tmp/offterm"; then bad "backfill prints no progress off a terminal" "$(head -c 300 "$tmp/offterm")"; else ok "backfill prints no progress off a terminal"; fi
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
