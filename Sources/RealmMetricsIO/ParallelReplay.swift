@@ -5,13 +5,13 @@ import Dispatch
 import Foundation
 import RealmMetricsCore
 
-/// Replays files through one pattern set as a pipeline of threads, for `replay`:
+/// Replays files through the pattern sets of a chain as a pipeline of threads, for `replay`:
 ///
 ///     reader ──chunks──▶ classifiers (one part of each chunk per thread) ──▶ applier (in file order)
 ///
 /// The reader fills chunks of whole lines with `read(2)` (a line cut over two reads is carried into the
 /// next chunk). Each classifier thread owns a ``LinePipeline`` over the same immutable pattern set, splits
-/// its part of a chunk into lines, matches them and keeps only what applying needs: the rule, where the
+/// its part of a chunk into lines, matches them (each pattern set in turn, as ``PipelineChain`` does) and keeps only what applying needs: the rule, where the
 /// message starts, and a copy of the captures, plus the counts of every outcome. The calling thread is
 /// the one owner of the metric state: it applies the matched lines chunk by chunk, part by part, so the
 /// effects come in exactly the order of the file, as with a single thread. Chunks live in a ring; a
@@ -105,8 +105,11 @@ final class ParallelReplay: @unchecked Sendable {
     let chain: PipelineChain
     let maxLineBytes: Int
     let chunkBytes: Int
-    let classifiers: [LinePipeline]
+    /// Per matching thread: one pipeline per pattern set of the chain.
+    let classifiers: [[LinePipeline]]
     let stride: Int
+    /// A matched line's rule is kept as `set << setShift | rule`.
+    static let setShift = 20
     private let ring: [Chunk]
     private let free: DispatchSemaphore
     private let ready: [DispatchSemaphore]
@@ -114,15 +117,14 @@ final class ParallelReplay: @unchecked Sendable {
     private(set) var truncatedLines: Int64 = 0
     private(set) var bytesRead: Int64 = 0
 
-    /// Only for a chain over one pattern set.
     init(chain: PipelineChain, threads: Int, maxLineBytes: Int, chunkBytes: Int = 4 << 20, ringSize: Int = 4) {
-        precondition(chain.pipelines.count == 1)
+        precondition(chain.pipelines.allSatisfy { $0.patterns.rules.count < 1 << ParallelReplay.setShift })
         self.chain = chain
         self.maxLineBytes = max(1, maxLineBytes)
         self.chunkBytes = max(1, chunkBytes)
-        let set = chain.pipelines[0].patterns
-        let pipelines = (0..<max(1, threads)).map { _ in LinePipeline(patterns: set, store: MetricStore()) }
-        let vectorLength = pipelines[0].captureVectorLength
+        let sets = chain.pipelines.map(\.patterns)
+        let pipelines = (0..<max(1, threads)).map { _ in sets.map { LinePipeline(patterns: $0, store: MetricStore()) } }
+        let vectorLength = pipelines[0].map(\.captureVectorLength).max()!
         let capacity = self.chunkBytes + 2 * self.maxLineBytes + 2
         let chunks = (0..<max(2, ringSize)).map { _ in Chunk(capacity: capacity, parts: pipelines.count, stride: vectorLength) }
         classifiers = pipelines
@@ -289,7 +291,8 @@ final class ParallelReplay: @unchecked Sendable {
 
     // MARK: classifiers
 
-    private func classifyLoop(part: Int, classifier: LinePipeline) {
+    private func classifyLoop(part: Int, classifier pipelines: [LinePipeline]) {
+        let single = pipelines.count == 1 ? pipelines[0] : nil
         var index = 0
         let limit = maxLineBytes
         while true {
@@ -321,11 +324,26 @@ final class ParallelReplay: @unchecked Sendable {
                 } else if length > 0 && buffer[s + length - 1] == 0x0D {
                     length -= 1
                 }
-                let (outcome, offset) = classifier.classify(buffer + s, length)
                 counts.linesRead += 1
-                counts.count(outcome)
-                if case let .matched(rule) = outcome {
-                    classifier.copyCaptures(into: result.append(rule: rule, message: s + offset))
+                if let classifier = single {
+                    let (outcome, offset) = classifier.classify(buffer + s, length)
+                    counts.count(outcome)
+                    if case let .matched(rule) = outcome {
+                        classifier.copyCaptures(into: result.append(rule: rule, message: s + offset))
+                    }
+                } else {
+                    // As PipelineChain.process: each set in turn until one matches or ignores the line.
+                    var decided = LineOutcome.envelopeMismatch
+                    for (set, classifier) in pipelines.enumerated() {
+                        let (outcome, offset) = classifier.classify(buffer + s, length)
+                        if outcome == .envelopeMismatch { continue }
+                        decided = outcome
+                        if case let .matched(rule) = outcome {
+                            classifier.copyCaptures(into: result.append(rule: set << ParallelReplay.setShift | rule, message: s + offset))
+                        }
+                        if outcome != .unmatched { break }
+                    }
+                    counts.count(decided)
                 }
                 s = e + 1
             }
@@ -348,7 +366,9 @@ final class ParallelReplay: @unchecked Sendable {
             let worker = chunk.worker
             for result in chunk.parts {
                 for i in 0..<result.count {
-                    chain.applyMatched(rule: Int(result.rules[i]), message: buffer + Int(result.messages[i]),
+                    let code = Int(result.rules[i])
+                    chain.applyMatched(set: code >> ParallelReplay.setShift, rule: code & (1 << ParallelReplay.setShift - 1),
+                                       message: buffer + Int(result.messages[i]),
                                        ovector: UnsafePointer(result.vectors + i * stride), worker: worker)
                 }
                 chain.addLineCounts(result.counts)

@@ -83,7 +83,7 @@ public struct ReplayJob {
         let inputs = try LogInput.openAll(configuration.files, workerPerFile: configuration.workerPerFile, store: pipeline.store)
         defer { LogInput.closeAll(inputs) }
         let truncatedLines: Int64, bytesRead: Int64
-        if patternSets.count == 1 && configuration.threads > 1 {
+        if configuration.threads > 1 {
             // Reading, matching (on `threads` threads) and applying in order run side by side.
             let parallel = ParallelReplay(chain: pipeline, threads: configuration.threads, maxLineBytes: configuration.maxLineBytes,
                                           chunkBytes: configuration.chunkBytes)

@@ -34,6 +34,25 @@ struct ParallelReplayTests {
             actions: [{worker: start}]
         """
 
+    /// A second layout for replays with two pattern files: lines after "X: ", counted apart.
+    static let xPatterns = """
+        format: xwords
+        envelope:
+          match: '^X: (?<message>.*)'
+        rules:
+          - name: xword
+            match: '^(?<w>[a-d]+) (?<n>\\d+)$'
+            actions:
+              - count: 'x.{w}'
+                by: n
+                cardinality: 500
+          - name: xopen
+            match: '^open (?<k>\\d+)$'
+            actions:
+              - open: keys
+                key: 'x{k}'
+        """
+
     struct Result: Equatable {
         var output: String
         var stats: PipelineStats
@@ -45,12 +64,14 @@ struct ParallelReplayTests {
         let dir = NSTemporaryDirectory() + "parallel-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try patterns.write(toFile: dir + "/words.yaml", atomically: true, encoding: .utf8)
+        try xPatterns.write(toFile: dir + "/xwords.yaml", atomically: true, encoding: .utf8)
         return dir
     }
 
-    static func replay(_ dir: String, files: [String], threads: Int, chunkBytes: Int, maxLineBytes: Int, perFile: Bool) throws -> Result {
+    static func replay(_ dir: String, files: [String], threads: Int, chunkBytes: Int, maxLineBytes: Int, perFile: Bool,
+                       twoLayouts: Bool = false) throws -> Result {
         var configuration = ReplayConfiguration(prefix: "t", files: files)
-        configuration.patterns = [dir + "/words.yaml"]
+        configuration.patterns = [dir + "/words.yaml"] + (twoLayouts ? [dir + "/xwords.yaml"] : [])
         configuration.printSummary = true
         configuration.threads = threads
         configuration.chunkBytes = chunkBytes
@@ -75,8 +96,8 @@ struct ParallelReplayTests {
         case 12..<14: return Array("close \(Int.random(in: 0...30, using: &g))".utf8)
         case 14: return []
         case 15: return Array("restart".utf8)
-        case 16: return Array("\(word) 1\0 2".utf8)
-        case 17: return Array("\(word) 7\r\r".utf8)
+        case 16: return Array("\(Bool.random(using: &g) ? "X: \(word) 4" : "X: open \(Int.random(in: 0...9, using: &g))")".utf8)
+        case 17: return Array((Bool.random(using: &g) ? "\(word) 7\r\r" : "\(word) 1\0 2").utf8)
         default:
             // Around the line limit: cut lines keep their first maxLineBytes bytes.
             let n = Int.random(in: max(0, maxLineBytes - 3)...(3 * maxLineBytes), using: &g)
@@ -84,7 +105,7 @@ struct ParallelReplayTests {
         }
     }
 
-    @Test("threads give exactly the single-thread result, whatever the chunk size")
+    @Test("threads give exactly the single-thread result, whatever the chunk size, with one layout or two")
     func sameAsOneThread() throws {
         let dir = try Self.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -104,12 +125,16 @@ struct ParallelReplayTests {
                 files.append(path)
             }
             let perFile = Bool.random(using: &g)
-            let one = try Self.replay(dir, files: files, threads: 1, chunkBytes: 1 << 16, maxLineBytes: maxLineBytes, perFile: perFile)
+            let twoLayouts = round % 2 == 1
+            let one = try Self.replay(dir, files: files, threads: 1, chunkBytes: 1 << 16, maxLineBytes: maxLineBytes, perFile: perFile,
+                                      twoLayouts: twoLayouts)
+            if twoLayouts && one.stats.linesRead > 100 { #expect(one.output.contains("t.x.")) }
             #expect(one.stats.linesRead > 0 || files.allSatisfy { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) == 0 })
             for chunkBytes in [1, 16, 97, 1000, 1 << 16] {
                 let threads = Int.random(in: 2...3, using: &g)
-                let many = try Self.replay(dir, files: files, threads: threads, chunkBytes: chunkBytes, maxLineBytes: maxLineBytes, perFile: perFile)
-                #expect(many == one, "round \(round): \(threads) threads, chunks of \(chunkBytes), lines up to \(maxLineBytes)")
+                let many = try Self.replay(dir, files: files, threads: threads, chunkBytes: chunkBytes, maxLineBytes: maxLineBytes, perFile: perFile,
+                                           twoLayouts: twoLayouts)
+                #expect(many == one, "round \(round): \(threads) threads, chunks of \(chunkBytes), lines up to \(maxLineBytes), two layouts: \(twoLayouts)")
             }
         }
     }

@@ -28,12 +28,12 @@ public final class PipelineChain {
         return result
     }
 
-    /// Applies a line that a classifier pipeline (over the same single pattern set) has already
+    /// Applies a line that a classifier pipeline (over pattern set `set` of this chain) has already
     /// matched, with the captures it copied; see ``LinePipeline/classify(_:_:)``. The line itself is
     /// counted with ``addLineCounts(_:)``.
     @inline(__always)
-    public func applyMatched(rule: Int, message: UnsafePointer<UInt8>, ovector: UnsafePointer<Int>, worker: Int) {
-        pipelines[0].applyClassified(rule: rule, message: message, ovector: ovector, worker: worker)
+    public func applyMatched(set: Int, rule: Int, message: UnsafePointer<UInt8>, ovector: UnsafePointer<Int>, worker: Int) {
+        pipelines[set].applyClassified(rule: rule, message: message, ovector: ovector, worker: worker)
     }
 
     /// Adds line counts (lines read and their outcomes) gathered by classifier pipelines.
