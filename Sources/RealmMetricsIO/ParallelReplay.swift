@@ -292,7 +292,8 @@ final class ParallelReplay: @unchecked Sendable {
     // MARK: classifiers
 
     private func classifyLoop(part: Int, classifier pipelines: [LinePipeline]) {
-        let single = pipelines.count == 1 ? pipelines[0] : nil
+        let first = pipelines[0]
+        let chained = pipelines.count > 1
         var index = 0
         let limit = maxLineBytes
         while true {
@@ -325,11 +326,11 @@ final class ParallelReplay: @unchecked Sendable {
                     length -= 1
                 }
                 counts.linesRead += 1
-                if let classifier = single {
-                    let (outcome, offset) = classifier.classify(buffer + s, length)
+                if !chained {
+                    let (outcome, offset) = first.classify(buffer + s, length)
                     counts.count(outcome)
                     if case let .matched(rule) = outcome {
-                        classifier.copyCaptures(into: result.append(rule: rule, message: s + offset))
+                        first.copyCaptures(into: result.append(rule: rule, message: s + offset))
                     }
                 } else {
                     // As PipelineChain.process: each set in turn until one matches or ignores the line.
