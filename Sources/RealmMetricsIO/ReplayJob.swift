@@ -136,6 +136,8 @@ struct LogInput {
                 closeAll(inputs)
                 throw error
             }
+            // Read once, start to end: let the kernel read ahead further on files not yet in memory.
+            if fd != STDIN_FILENO { _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL) }
             let worker: Int
             if workerPerFile {
                 worker = store.workerID(file)
