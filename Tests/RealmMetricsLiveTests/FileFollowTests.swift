@@ -127,7 +127,7 @@ struct FileFollowTests {
         print("kill loop: \(kills) SIGKILLs, counter difference \(difference) events (net \(signed)), bound \(perInterval)")
     }
 
-    @Test("a statsd receiver that is absent or unresolvable never stops the sidecar")
+    @Test("a statsd receiver that is absent (the kernel refuses) or unresolvable never stops the sidecar")
     func receiverAbsent() throws {
         let dir = TempDir()
         appendText(dir.file("w.log"), "")
@@ -143,6 +143,14 @@ struct FileFollowTests {
                 return (counts?["flushes"] ?? 0) >= 3 && (counts?["lines_matched"] ?? 0) >= 55
             })
             #expect(s.terminate() == 0)
+            if i == 0 {
+                // Nothing listens: the kernel refuses (port unreachable), and the refused sends are counted.
+                let data = FileManager.default.contents(atPath: dir.file("state0/state.json"))
+                let counts = (data.flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any])?["counts"] as? [String: Int64]
+                #expect((counts?["send_errors"] ?? 0) >= 1, "\(String(describing: counts))")
+                let state = try String(contentsOfFile: dir.file("state0/state.json"), encoding: .utf8)
+                #expect(state.contains("Connection refused"))
+            }
             if i == 1 {
                 let state = try String(contentsOfFile: dir.file("state1/state.json"), encoding: .utf8)
                 #expect(state.contains("\"lastError\":\"cannot resolve no-such-host.invalid"))

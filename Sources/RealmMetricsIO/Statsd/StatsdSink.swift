@@ -8,8 +8,6 @@ public final class StatsdSink {
     public let host: String
     public let port: UInt16
     private var fd: Int32 = -1
-    private var address: sockaddr_storage = sockaddr_storage()
-    private var addressLength: socklen_t = 0
     public private(set) var datagramsSent: Int64 = 0
     public private(set) var bytesSent: Int64 = 0
     public private(set) var sendErrors: Int64 = 0
@@ -34,7 +32,7 @@ public final class StatsdSink {
 
     deinit { if fd >= 0 { close(fd) } }
 
-    /// Resolves the address (`getaddrinfo`) and opens a non-blocking UDP socket.
+    /// Resolves the address (`getaddrinfo`) and opens a non-blocking UDP socket connected to it.
     private func resolve() -> Bool {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
@@ -52,9 +50,13 @@ public final class StatsdSink {
             lastError = "socket: \(errnoText(errno))"
             return false
         }
-        addressLength = info.pointee.ai_addrlen
-        withUnsafeMutableBytes(of: &address) { dst in
-            dst.copyMemory(from: UnsafeRawBufferPointer(start: info.pointee.ai_addr, count: Int(info.pointee.ai_addrlen)))
+        // A connected UDP socket hears back: when nothing listens, the kernel's "port unreachable"
+        // makes a later send fail with ECONNREFUSED, so a refusing receiver shows in the error count.
+        guard connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
+            lastError = "connect to \(host):\(port): \(errnoText(errno))"
+            close(fd)
+            fd = -1
+            return false
         }
         return true
     }
@@ -68,11 +70,7 @@ public final class StatsdSink {
         }
         var failed = 0
         for payload in datagrams {
-            let n = payload.withUnsafeBytes { bytes in
-                withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT), $0, addressLength) }
-                }
-            }
+            let n = payload.withUnsafeBytes { bytes in Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT)) }
             if n < 0 {
                 failed += 1
                 lastError = "send to \(host):\(port): \(errnoText(errno))"
