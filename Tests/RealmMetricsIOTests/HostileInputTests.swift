@@ -36,6 +36,26 @@ struct HostileInputTests {
             .replacingOccurrences(of: "\"realm.test.session.online\": 1", with: "\"realm.test.session.online\": 2")
         #expect(SummaryEncoder.json(pipeline.store.totals(), prefix: "realm.test") == want)
         #expect(reader.truncatedLines == 1)
+
+        // The same bytes through `replay`, whose reader, matching threads and applier split the work.
+        let path = NSTemporaryDirectory() + "hostile-\(UUID().uuidString)"
+        _ = FileManager.default.createFile(atPath: path, contents: Data(input))
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var configuration = ReplayConfiguration(prefix: "realm.test", files: [path])
+        configuration.printSummary = true
+        configuration.printStatsd = false
+        configuration.threads = 3
+        configuration.chunkBytes = 1 << 16
+        let job = try ReplayJob(configuration: configuration, provider: FilePatternProvider(builtInDirectories: [Self.patternsDir.path]))
+        let outPath = path + ".out"
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        defer { try? FileManager.default.removeItem(atPath: outPath) }
+        let fd = open(outPath, O_WRONLY)
+        let report = try job.run(output: FDWriter(fd: fd))
+        close(fd)
+        #expect(try String(contentsOfFile: outPath, encoding: .utf8) == want)
+        #expect(report.truncatedLines == 1)
+        #expect(report.stats.linesRead == pipeline.stats.linesRead)
     }
 
     @Test("a cardinality flood (1,000,000 distinct versions) keeps at most the cap of names")
