@@ -125,20 +125,6 @@ public final class Journal {
         return usec
     }
 
-    /// The value of `field` in the current entry, without the `FIELD=` prefix (`sd_journal_get_data`).
-    /// The bytes are valid until the next call on this journal; nil when the entry lacks the field.
-    public func field(_ name: StaticString) -> UnsafeRawBufferPointer? {
-        var data: UnsafeRawPointer? = nil
-        var length = 0
-        let rc = name.withUTF8Buffer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { sd_journal_get_data(handle, $0.baseAddress, &data, &length) }
-        }
-        guard rc >= 0, let data else { return nil }
-        let skip = name.utf8CodeUnitCount + 1
-        guard length >= skip else { return nil }
-        return UnsafeRawBufferPointer(start: data + skip, count: length - skip)
-    }
-
     /// Calls `body` with every field of the current entry as `FIELD=value` bytes, in one pass
     /// (`sd_journal_restart_data`, then `sd_journal_enumerate_available_data` until it returns 0). The
     /// bytes are valid only during the call.

@@ -147,6 +147,34 @@ public final class JournalSource {
         do { _ = try journal?.process() } catch { fail(error) }
     }
 
+    /// The current entry's MESSAGE, copied.
+    private var messageBuffer = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 8)
+    private var messageCapacity = 4096
+
+    deinit { messageBuffer.deallocate() }
+
+    /// The worker key of the last entry, and the unit and identifier bytes it was built from.
+    private var lastWorker = "journal"
+    private var lastUnit: [UInt8] = []
+    private var lastIdentifier: [UInt8] = []
+    private var lastHadUnit = false
+    private var lastHadIdentifier = false
+    private var workerKeyStale = true
+    /// The last `_PID` seen for `lastWorker` (already in `pids`).
+    private var lastPid: Int? = nil
+
+    /// A decimal number of at most 18 digits, or nil.
+    @inline(__always)
+    static func number(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        guard !bytes.isEmpty, bytes.count <= 18 else { return nil }
+        var v = 0
+        for b in bytes {
+            guard b >= 0x30 && b <= 0x39 else { return nil }
+            v = v * 10 + Int(b - 0x30)
+        }
+        return v
+    }
+
     @inline(__always)
     static func value(_ field: UnsafeRawBufferPointer, _ name: StaticString) -> UnsafeRawBufferPointer? {
         let n = name.utf8CodeUnitCount
@@ -169,30 +197,53 @@ public final class JournalSource {
                 } else if try !journal.next() {
                     break
                 }
-                // One pass over the entry's fields for the small ones (copied at once: the bytes of a field
-                // are only valid until the next field is read), then MESSAGE by itself, last.
+                // One pass over the entry's fields, taking what is needed at once: the bytes of a field are
+                // only valid until the next field is read.
                 var hasMessage = false
-                var unit: String? = nil
-                var identifier: String? = nil
+                var hasUnit = false, hasIdentifier = false
                 var pid: Int? = nil
+                var messageLength = 0
                 journal.forEachField { field in
-                    if JournalSource.value(field, "MESSAGE=") != nil {
+                    if let value = JournalSource.value(field, "MESSAGE=") {
+                        // Copied now (the bytes of a field are valid only until the next is read): cheaper
+                        // than asking for MESSAGE again, which walks the entry's fields once more.
                         hasMessage = true
+                        messageLength = value.count
+                        if messageLength > messageCapacity {
+                            messageBuffer.deallocate()
+                            messageCapacity = max(messageLength, 2 * messageCapacity)
+                            messageBuffer = .allocate(byteCount: messageCapacity, alignment: 8)
+                        }
+                        if messageLength > 0 { messageBuffer.copyMemory(from: value.baseAddress!, byteCount: messageLength) }
                     } else if let value = JournalSource.value(field, "_PID=") {
-                        pid = Int(String(decoding: value, as: UTF8.self))
+                        pid = JournalSource.number(value)
                     } else if let value = JournalSource.value(field, "_SYSTEMD_UNIT=") {
-                        unit = String(decoding: value, as: UTF8.self)
+                        hasUnit = true
+                        if !lastUnit.elementsEqual(value) { lastUnit = Array(value); workerKeyStale = true }
                     } else if let value = JournalSource.value(field, "SYSLOG_IDENTIFIER=") {
-                        identifier = String(decoding: value, as: UTF8.self)
+                        hasIdentifier = true
+                        if !lastIdentifier.elementsEqual(value) { lastIdentifier = Array(value); workerKeyStale = true }
                     }
                 }
                 positionMoved = true
-                guard hasMessage, let message = journal.field("MESSAGE") else { continue }
-                let worker = unit.map { "unit:\($0)" } ?? identifier.map { "ident:\($0)" } ?? "journal"
+                guard hasMessage else { continue }
+                let message = UnsafeRawBufferPointer(start: messageBuffer, count: messageLength)
+                // Consecutive entries nearly always come from the same worker: its key is built again only
+                // when the unit or identifier bytes change.
+                if workerKeyStale || hasUnit != lastHadUnit || hasIdentifier != lastHadIdentifier {
+                    lastWorker = hasUnit ? "unit:" + String(decoding: lastUnit, as: UTF8.self)
+                        : hasIdentifier ? "ident:" + String(decoding: lastIdentifier, as: UTF8.self) : "journal"
+                    lastHadUnit = hasUnit
+                    lastHadIdentifier = hasIdentifier
+                    workerKeyStale = false
+                    lastPid = nil
+                }
+                let worker = lastWorker
                 var newProcess = false
-                if let pid {
+                if let pid, pid != lastPid {
                     if let last = pids[worker], last != pid { newProcess = true }
                     pids[worker] = pid
+                    lastPid = pid
                 }
                 let time = (try? journal.realtimeMicroseconds()) ?? 0
                 body(Entry(message: message, worker: worker, pid: pid, newProcess: newProcess, realtimeMicroseconds: time))
