@@ -192,12 +192,6 @@ extension LinePipeline {
     /// A whole number of at most 18 digits, or nil.
     @inline(__always)
     func number(_ b: UnsafeBufferPointer<UInt8>) -> Int64? {
-        guard !b.isEmpty, b.count <= 18 else { return nil }
-        var v: Int64 = 0
-        for d in b {
-            guard d >= 0x30 && d <= 0x39 else { return nil }
-            v = v * 10 + Int64(d - 0x30)
-        }
-        return v
+        WholeNumber.parse(UnsafeRawBufferPointer(b))
     }
 }

@@ -163,18 +163,6 @@ public final class JournalSource {
     /// The last `_PID` seen for `lastWorker` (already in `pids`).
     private var lastPid: Int? = nil
 
-    /// A decimal number of at most 18 digits, or nil.
-    @inline(__always)
-    static func number(_ bytes: UnsafeRawBufferPointer) -> Int? {
-        guard !bytes.isEmpty, bytes.count <= 18 else { return nil }
-        var v = 0
-        for b in bytes {
-            guard b >= 0x30 && b <= 0x39 else { return nil }
-            v = v * 10 + Int(b - 0x30)
-        }
-        return v
-    }
-
     @inline(__always)
     static func value(_ field: UnsafeRawBufferPointer, _ name: StaticString) -> UnsafeRawBufferPointer? {
         let n = name.utf8CodeUnitCount
@@ -216,7 +204,7 @@ public final class JournalSource {
                         }
                         if messageLength > 0 { messageBuffer.copyMemory(from: value.baseAddress!, byteCount: messageLength) }
                     } else if let value = JournalSource.value(field, "_PID=") {
-                        pid = JournalSource.number(value)
+                        pid = WholeNumber.parse(value).map { Int($0) }
                     } else if let value = JournalSource.value(field, "_SYSTEMD_UNIT=") {
                         hasUnit = true
                         if !lastUnit.elementsEqual(value) { lastUnit = Array(value); workerKeyStale = true }
