@@ -10,9 +10,10 @@ import RealmMetricsCore
 ///     reader ──chunks──▶ classifiers (one part of each chunk per thread) ──▶ applier (in file order)
 ///
 /// The reader fills chunks of whole lines with `read(2)` (a line cut over two reads is carried into the
-/// next chunk). Each classifier thread owns a ``LinePipeline`` over the same immutable pattern set, splits
-/// its part of a chunk into lines, matches them (each pattern set in turn, as ``PipelineChain`` does) and keeps only what applying needs: the rule, where the
-/// message starts, and a copy of the captures, plus the counts of every outcome. The calling thread is
+/// next chunk). Each classifier thread owns one ``LinePipeline`` per pattern set (over the same
+/// immutable sets as the chain), splits its part of a chunk into lines, matches them (each set in turn,
+/// as ``PipelineChain`` does) and keeps only what applying needs: the set and rule, where the message
+/// starts, and a copy of the captures, plus the counts of every outcome. The calling thread is
 /// the one owner of the metric state: it applies the matched lines chunk by chunk, part by part, so the
 /// effects come in exactly the order of the file, as with a single thread. Chunks live in a ring; a
 /// chunk goes back to the reader only after it was applied, so messages point into live bytes.
