@@ -18,9 +18,6 @@ public final class LineReader {
     private var discarding = false
 
     public private(set) var truncatedLines: Int64 = 0
-    /// Called after the lines of one buffer fill were handed on, while their bytes are still valid
-    /// (they are moved or overwritten right after): lets a caller collect lines and work on them as a batch.
-    public var onBatchEnd: (() -> Void)?
     public private(set) var bytesRead: Int64 = 0
 
     public init(maxLineBytes: Int = 65536, chunkBytes: Int = 1 << 20) {
@@ -55,10 +52,7 @@ public final class LineReader {
 
     /// Hands on a held partial line (at the end of a file that will not grow).
     public func finish(_ body: (UnsafePointer<UInt8>, Int) -> Void) {
-        if filled > 0 && !discarding {
-            deliver(buffer, filled, body)
-            onBatchEnd?()
-        }
+        if filled > 0 && !discarding { deliver(buffer, filled, body) }
         filled = 0
         discarding = false
     }
@@ -98,7 +92,6 @@ public final class LineReader {
             discarding = true
             rest = 0
         }
-        onBatchEnd?()
         if rest > 0 && lineStart > 0 { buffer.update(from: buffer + lineStart, count: rest) }
         filled = rest
     }

@@ -74,13 +74,11 @@ final class ParallelReplay: @unchecked Sendable {
         }
     }
 
-    /// One slot of the ring: bytes [begin, end) of `buffer` are whole lines (the last one may lack its
-    /// newline when it ends a file or is cut), split into parts at line starts.
+    /// One slot of the ring: bytes [bounds.first, bounds.last) of `buffer` are whole lines (the last one
+    /// may lack its newline when it ends a file or is cut), split into parts at line starts.
     final class Chunk {
         let buffer: UnsafeMutablePointer<UInt8>
         let capacity: Int
-        var begin = 0
-        var end = 0
         var worker = 0
         var isLast = false
         var bounds: [Int]
@@ -108,7 +106,6 @@ final class ParallelReplay: @unchecked Sendable {
     let chunkBytes: Int
     /// Per matching thread: one pipeline per pattern set of the chain.
     let classifiers: [[LinePipeline]]
-    let stride: Int
     /// A matched line's rule is kept as `set << setShift | rule`.
     static let setShift = 20
     private let ring: [Chunk]
@@ -129,7 +126,6 @@ final class ParallelReplay: @unchecked Sendable {
         let capacity = self.chunkBytes + 2 * self.maxLineBytes + 2
         let chunks = (0..<max(2, ringSize)).map { _ in Chunk(capacity: capacity, parts: pipelines.count, stride: vectorLength) }
         classifiers = pipelines
-        stride = vectorLength
         ring = chunks
         // Created at 0 and raised: libdispatch refuses to free a semaphore below its initial value.
         free = DispatchSemaphore(value: 0)
@@ -241,7 +237,7 @@ final class ParallelReplay: @unchecked Sendable {
             }
         }
         // The end: an empty last chunk tells every thread to stop.
-        chunk.begin = 0; chunk.end = 0; chunk.isLast = true
+        chunk.isLast = true
         for r in ready { r.signal() }
         return failure
     }
@@ -258,8 +254,6 @@ final class ParallelReplay: @unchecked Sendable {
 
     /// Splits bytes [begin, end) of `chunk` into one part per classifier at line starts and wakes them.
     private func hand(_ chunk: Chunk, _ begin: Int, _ end: Int, worker: Int) {
-        chunk.begin = begin
-        chunk.end = end
         chunk.worker = worker
         chunk.isLast = false
         let parts = classifiers.count
@@ -371,7 +365,7 @@ final class ParallelReplay: @unchecked Sendable {
                     let code = Int(result.rules[i])
                     chain.applyMatched(set: code >> ParallelReplay.setShift, rule: code & (1 << ParallelReplay.setShift - 1),
                                        message: buffer + Int(result.messages[i]),
-                                       ovector: UnsafePointer(result.vectors + i * stride), worker: worker)
+                                       ovector: UnsafePointer(result.vectors + i * result.stride), worker: worker)
                 }
                 chain.addLineCounts(result.counts)
                 truncatedLines += result.truncated

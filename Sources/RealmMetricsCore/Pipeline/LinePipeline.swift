@@ -162,8 +162,7 @@ public final class LinePipeline {
     let compiledActions: CompiledActions
     /// The rules' compiled code, in rule order (kept alive by `patterns`), for the hot loop.
     let ruleCodes: UnsafeMutablePointer<OpaquePointer>
-    let prefilter: LiteralPrefilter
-    /// The prefilter's tables as a plain value (`prefilter` keeps them alive): no reference counting per line.
+    /// The prefilter's tables as a plain value (`patterns` keeps them alive): no reference counting per line.
     let prefilterTables: PrefilterTables
     /// The envelopes' compiled code and groups as plain values (`patterns` keeps them alive).
     let envelopeCodes: UnsafeMutableBufferPointer<EnvelopeCode>
@@ -188,7 +187,6 @@ public final class LinePipeline {
         scratch = RegexScratch(maxCaptures: patterns.maxCaptures, matchLimit: matchLimit)
         mask = .allocate(capacity: patterns.prefilter.wordCount)
         hits = .allocate(capacity: PrefilterTables.hitCapacity)
-        prefilter = patterns.prefilter
         prefilterTables = patterns.prefilter.tables
         envelopeCodes = .allocate(capacity: patterns.envelopes.count)
         for (i, e) in patterns.envelopes.enumerated() {
@@ -291,9 +289,7 @@ public final class LinePipeline {
             let envelope = envelopeCodes[e]
             e += 1
             let base = parts.message.lowerBound
-            let found = allJIT ? scratch.jitMatch(code: envelope.code, start + base, parts.message.count)
-                               : scratch.match(code: envelope.code, start + base, parts.message.count)
-            switch found {
+            switch match(code: envelope.code, start + base, parts.message.count) {
             case .match: break
             case .noMatch: lastOutcome = .envelopeMismatch; return nil
             case .limitExceeded: lastOutcome = .matchLimit; return nil
@@ -321,6 +317,13 @@ public final class LinePipeline {
         return parts
     }
 
+    /// One regex of this pattern set on `length` bytes: straight into its JIT code when every regex has
+    /// some, else through `pcre2_match_8`.
+    @inline(__always)
+    func match(code: OpaquePointer, _ start: UnsafePointer<UInt8>, _ length: Int) -> RegexOutcome {
+        allJIT ? scratch.jitMatch(code: code, start, length) : scratch.match(code: code, start, length)
+    }
+
     /// The time a line's envelope carries (ms since the epoch), or nil when it has none or does not fit.
     /// Does not process the line.
     public func lineTime(_ start: UnsafePointer<UInt8>, _ length: Int, fallbackYear: Int) -> Int64? {
@@ -338,7 +341,7 @@ public final class LinePipeline {
             while bits != 0 {
                 let r = w << 6 | bits.trailingZeroBitCount
                 bits &= bits - 1
-                switch allJIT ? scratch.jitMatch(code: ruleCodes[r], message, length) : scratch.match(code: ruleCodes[r], message, length) {
+                switch match(code: ruleCodes[r], message, length) {
                 case .match: return .matched(rule: r)
                 case .noMatch: continue
                 case .limitExceeded: return .matchLimit

@@ -474,13 +474,6 @@ public final class LiteralPrefilter: @unchecked Sendable {
                         entryCount: entryCount, startRules: startRules, startGates: startGates, startOffsets: startOffsets, startLengths: startLengths,
                         startCount: startCount, always: always, wordCount: wordCount)
     }
-
-    /// Writes the candidate rule set for `length` bytes at `start` into `mask` (`wordCount` words).
-    public func candidates(_ start: UnsafePointer<UInt8>, _ length: Int, into mask: UnsafeMutablePointer<UInt64>) {
-        withUnsafeTemporaryAllocation(of: Int32.self, capacity: PrefilterTables.hitCapacity) { hits in
-            tables.candidates(start, length, into: mask, hits: hits.baseAddress!)
-        }
-    }
 }
 
 /// A ``LiteralPrefilter``'s tables, borrowed: valid only while the prefilter lives.
