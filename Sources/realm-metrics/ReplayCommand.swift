@@ -72,7 +72,7 @@ struct ReplayCommand: ParsableCommand {
     @Flag(name: .long, help: "Treat each file as a separate worker instead of pieces of one worker's log.")
     var workerPerFile = false
 
-    @Option(name: .long, help: ArgumentHelp("Longer lines are cut to this many bytes and counted.", valueName: "bytes"))
+    @Option(name: .long, help: ArgumentHelp("Longer lines are cut to this many bytes and counted (64 to 16777216).", valueName: "bytes"))
     var maxLineBytes = 65536
 
     @Option(name: .long, help: ArgumentHelp("Threads that match lines in a plain replay (default: one more than the cores; 1: a single thread). The metrics are the same for any number; lower it to leave cores to the workers. Backfill uses one thread.", valueName: "n"))

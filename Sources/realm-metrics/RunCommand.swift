@@ -55,7 +55,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Largest UDP payload to send (default: 1432).", valueName: "bytes"))
     var maxPacketSize: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Longer lines are cut to this many bytes and counted (default: 65536).", valueName: "bytes"))
+    @Option(name: .long, help: ArgumentHelp("Longer lines are cut to this many bytes and counted (64 to 16777216; default: 65536).", valueName: "bytes"))
     var maxLineBytes: Int?
 
     @Option(name: .long, help: ArgumentHelp("Prefix of the sidecar's own metrics (lines read, matched, send errors, checkpoint age, ...); default <prefix>.sidecar; '' sends none.", valueName: "prefix"))
