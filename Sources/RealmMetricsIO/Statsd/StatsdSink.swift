@@ -51,7 +51,8 @@ public final class StatsdSink {
             return false
         }
         // A connected UDP socket hears back: when nothing listens, the kernel's "port unreachable"
-        // makes a later send fail with ECONNREFUSED, so a refusing receiver shows in the error count.
+        // makes a later send fail with ECONNREFUSED, so a refusing receiver shows in the error count
+        // (that send is then made again, see `send`).
         guard connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
             lastError = "connect to \(host):\(port): \(errnoText(errno))"
             close(fd)
@@ -70,7 +71,14 @@ public final class StatsdSink {
         }
         var failed = 0
         for payload in datagrams {
-            let n = payload.withUnsafeBytes { bytes in Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT)) }
+            var n = payload.withUnsafeBytes { bytes in Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT)) }
+            if n < 0 && errno == ECONNREFUSED {
+                // The refusal is that of an earlier datagram, reported now and not sent: count it, and
+                // send this one again, so a receiver that is back gets it.
+                sendErrors += 1
+                lastError = "send to \(host):\(port): \(errnoText(ECONNREFUSED))"
+                n = payload.withUnsafeBytes { bytes in Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT)) }
+            }
             if n < 0 {
                 failed += 1
                 lastError = "send to \(host):\(port): \(errnoText(errno))"
