@@ -64,6 +64,8 @@ public final class LiveRunner {
     /// Own counts as last sent (deltas are sent).
     var ownSent: [String: Int64]
     let ownEncoder: StatsdEncoder?
+    /// Warnings still current, by key (shown by `status` through the state file).
+    var activeWarnings: [String: String] = [:]
     /// Monotonic time of the last state file written.
     var lastCheckpoint = monotonicSeconds()
 
@@ -289,7 +291,8 @@ public final class LiveRunner {
             metrics: store.snapshot(),
             counts: counts(),
             following: startLine,
-            lastError: [journal?.lastError, tailer?.lastError, sink.lastError, lastStateError].compactMap { $0 }.last)
+            lastError: [journal?.lastError, tailer?.lastError, sink.lastError, lastStateError].compactMap { $0 }.last,
+            warnings: activeWarnings.isEmpty ? nil : activeWarnings.keys.sorted().map { activeWarnings[$0]! })
         do {
             return try stateFile.prepare(state)
         } catch {
@@ -318,6 +321,24 @@ public final class LiveRunner {
             log.flush()
         }
         lastStateError = error.message
+    }
+
+    /// Logs `message` as a warning the first time `key` is raised (and again when its message changes),
+    /// and keeps it for `status` until ``clearWarning(_:_:)``.
+    func warn(_ key: String, _ message: String) {
+        guard activeWarnings[key] != message else { return }
+        activeWarnings[key] = message
+        log.write("realm-metrics: warning: \(message)\n")
+        log.flush()
+    }
+
+    /// Ends warning `key`; logs `recovery` when the warning was current.
+    func clearWarning(_ key: String, _ recovery: String? = nil) {
+        guard activeWarnings.removeValue(forKey: key) != nil else { return }
+        if let recovery {
+            log.write("realm-metrics: \(recovery)\n")
+            log.flush()
+        }
     }
 
     /// The sidecar's own counts.

@@ -21,6 +21,9 @@ public struct SidecarState: Codable, Sendable, Equatable {
     /// What is followed and where metrics go, for `status`.
     public var following: String
     public var lastError: String?
+    /// Conditions that silently give zeros (a glob matching nothing, a filter matching no entry, ...),
+    /// still current at this flush; shown by `status`. Absent in states of older versions.
+    public var warnings: [String]? = nil
 }
 
 /// The state file: `<dir>/state.json`, replaced atomically (temporary file, fsync, rename, fsync of the

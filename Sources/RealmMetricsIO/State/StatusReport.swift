@@ -24,6 +24,10 @@ public enum StatusReport {
         }
         out.append("counts:")
         for (k, v) in state.counts.sorted(by: { $0.key < $1.key }) { out.append("  \(k) \(v)") }
+        if let warnings = state.warnings, !warnings.isEmpty {
+            out.append("warnings:")
+            for w in warnings { out.append("  \(w)") }
+        }
         out.append("last error: \(state.lastError ?? "none")")
         return out.joined(separator: "\n") + "\n"
     }
