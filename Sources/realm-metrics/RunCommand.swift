@@ -8,8 +8,11 @@ struct RunCommand: ParsableCommand {
         abstract: "Follow the workers' logs and send statsd metrics: the sidecar's main job.",
         discussion: """
             Sources: the journal (filtered by --unit and --identifier: OR within one option, AND across \
-            them) and/or log files (--file GLOB; rotation, copytruncate, deletion and files that appear \
-            later are handled). With no source given, follows the local journal for the units \
+            them) and/or log files (--file GLOB). A file is its device, inode and first bytes, whatever its \
+            name: rotated names a glob also matches (w.log.1, w.log-20261201) are never followed on their \
+            own, compressed files are never read; a renamed file is read on for --rotate-wait seconds and \
+            until it stops growing; after copytruncate the copy (keep it uncompressed: delaycompress) is \
+            read from where reading stopped. Deletion and files that appear later are handled. With no source given, follows the local journal for the units \
             realm-object-server.service and realm-sync.service.
 
             Every --flush-interval seconds it sends counters as deltas and gauges as absolute values over \
@@ -25,7 +28,7 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var patternOptions: PatternOptions
 
-    @Option(name: .long, help: ArgumentHelp("YAML file with any of these options (keys: patterns, prefix, unit, identifier, journal_directory, journal_file, file, statsd, flush_interval, state_dir, max_packet_size, max_line_bytes, own_metrics_prefix); options given here override it.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("YAML file with any of these options (keys: patterns, prefix, unit, identifier, journal_directory, journal_file, file, statsd, flush_interval, state_dir, max_packet_size, max_line_bytes, own_metrics_prefix, rotate_wait); options given here override it.", valueName: "file"))
     var config: String?
 
     @Option(name: .long, help: ArgumentHelp("Follow journal entries of this systemd unit (repeatable).", valueName: "unit"))
@@ -58,6 +61,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Longer lines are cut to this many bytes and counted (64 to 16777216; default: 65536).", valueName: "bytes"))
     var maxLineBytes: Int?
 
+    @Option(name: .long, help: ArgumentHelp("Seconds a log file that was renamed or deleted (rotated) is still read, at least, and then until it stops growing: a worker writes to its old file until it reopens its log (0 to 3600; default: 5).", valueName: "seconds"))
+    var rotateWait: Double?
+
     @Option(name: .long, help: ArgumentHelp("Prefix of the sidecar's own metrics (lines read, matched, send errors, checkpoint age, ...); default <prefix>.sidecar; '' sends none.", valueName: "prefix"))
     var ownMetricsPrefix: String?
 
@@ -82,6 +88,8 @@ struct RunCommand: ParsableCommand {
         configuration.maxPacketBytes = maxPacketSize ?? file.maxPacketSize ?? 1432
         configuration.maxLineBytes = maxLineBytes ?? file.maxLineBytes ?? 65536
         configuration.ownMetricsPrefix = ownMetricsPrefix ?? file.ownMetricsPrefix
+        configuration.rotateWait = rotateWait ?? file.rotateWait ?? 5
+        guard ConfigFile.rotateWaitRange.contains(configuration.rotateWait) else { throw ValidationError("rotate wait must be between 0 and 3600 seconds") }
         guard configuration.flushInterval >= 0.1 && configuration.flushInterval <= 3600 else { throw ValidationError("flush interval must be between 0.1 and 3600 seconds") }
         guard (64...65000).contains(configuration.maxPacketBytes) else { throw ValidationError("max packet size must be between 64 and 65000") }
         guard ConfigFile.lineBytesRange.contains(configuration.maxLineBytes) else {

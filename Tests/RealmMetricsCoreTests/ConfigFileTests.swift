@@ -17,6 +17,7 @@ struct ConfigFileTests {
             state_dir: /tmp/s
             max_packet_size: 512
             max_line_bytes: 1024
+            rotate_wait: 2
             """, path: "c.yaml")
         #expect(c.patterns == ["ros1"])
         #expect(c.unit == ["a.service", "b.service"])
@@ -27,6 +28,7 @@ struct ConfigFileTests {
         #expect(c.maxLineBytes == 1024)
         #expect(c.stateDir == "/tmp/s")
         #expect(c.journalDirectory == nil)
+        #expect(c.rotateWait == 2)
     }
 
     @Test("an unknown key is an error naming the key and its place")
@@ -42,6 +44,8 @@ struct ConfigFileTests {
         #expect(throws: PatternFileError.self) { try ConfigFile.parse("flush_interval: 0\n", path: "c") }
         #expect(throws: PatternFileError.self) { try ConfigFile.parse("max_packet_size: 10\n", path: "c") }
         #expect(throws: PatternFileError.self) { try ConfigFile.parse("max_line_bytes: lots\n", path: "c") }
+        #expect(throws: PatternFileError.self) { try ConfigFile.parse("rotate_wait: -1\n", path: "c") }
+        #expect(try ConfigFile.parse("rotate_wait: 0\n", path: "c").rotateWait == 0)
         // A gigabyte line limit would mean gigabyte buffers per followed file.
         #expect(throws: PatternFileError.self) { try ConfigFile.parse("max_line_bytes: 1073741824\n", path: "c") }
         #expect(try ConfigFile.parse("max_line_bytes: 16777216\n", path: "c").maxLineBytes == 16 << 20)

@@ -18,9 +18,13 @@ public struct ConfigFile: Sendable, Equatable {
     public var maxPacketSize: Int?
     public var maxLineBytes: Int?
     public var ownMetricsPrefix: String?
+    public var rotateWait: Double?
+
+    /// Allowed seconds a rotated file is still read.
+    public static let rotateWaitRange = 0.0...3600.0
 
     public static let keys = ["patterns", "prefix", "unit", "identifier", "journal_directory", "journal_file", "file",
-                              "statsd", "flush_interval", "state_dir", "max_packet_size", "max_line_bytes", "own_metrics_prefix"]
+                              "statsd", "flush_interval", "state_dir", "max_packet_size", "max_line_bytes", "own_metrics_prefix", "rotate_wait"]
 
     public init() {}
 
@@ -55,6 +59,13 @@ public struct ConfigFile: Sendable, Equatable {
         config.maxPacketSize = try number("max_packet_size", 64...65000)
         config.maxLineBytes = try number("max_line_bytes", ConfigFile.lineBytesRange)
         config.ownMetricsPrefix = try m.string("own_metrics_prefix")
+        if let node = m["rotate_wait"] {
+            let text = try reader.string(node, "'rotate_wait'")
+            guard let value = Double(text), ConfigFile.rotateWaitRange.contains(value) else {
+                throw reader.error(node, "'rotate_wait' must be a number of seconds from 0 to 3600, not '\(text)'")
+            }
+            config.rotateWait = value
+        }
         return config
     }
 }

@@ -18,6 +18,8 @@ public struct RunConfiguration: Sendable {
     public var stateDirectory = "/var/lib/realm-metrics"
     public var maxPacketBytes = 1432
     public var maxLineBytes = 65536
+    /// Seconds a rotated (renamed or deleted) log file is still read, at least.
+    public var rotateWait: Double = 5
     /// How often sources are read between flushes.
     public var tickInterval: Double = 0.1
     /// Prefix of the sidecar's own metrics (`<prefix>.sidecar` when nil); empty sends none.
@@ -120,7 +122,8 @@ public final class LiveRunner {
             journal = source
         }
         if !configuration.files.isEmpty {
-            tailer = FileTailer(globs: configuration.files, maxLineBytes: configuration.maxLineBytes, saved: saved?.files ?? []) { [log] message in
+            tailer = FileTailer(globs: configuration.files, maxLineBytes: configuration.maxLineBytes, rotateWait: configuration.rotateWait,
+                                saved: saved?.files ?? []) { [log] message in
                 log.write("realm-metrics: \(message)\n")
                 log.flush()
             }
@@ -226,10 +229,25 @@ public final class LiveRunner {
                 if n == 0 { break }
             }
         }
-        tailer?.poll(handleFileLine)
+        if let tailer {
+            tailer.poll(handleFileLine)
+            noteEmptyGlobs(tailer)
+        }
         for warning in chain.takeWarnings() {
             log.write("realm-metrics: warning: \(warning)\n")
             log.flush()
+        }
+    }
+
+    /// A glob that matches nothing gives zeros that look like a quiet worker: warned while it lasts.
+    private func noteEmptyGlobs(_ tailer: FileTailer) {
+        for glob in tailer.globs {
+            let key = "glob:\(glob)"
+            if tailer.emptyGlobs.contains(glob) {
+                warn(key, "--file '\(glob)' matches no file; nothing is read from it until it does")
+            } else if activeWarnings[key] != nil {
+                clearWarning(key, "--file '\(glob)' matches \(tailer.followedPaths.filter { fnmatch(glob, $0, 0) == 0 }.count) file(s) now")
+            }
         }
     }
 
@@ -351,6 +369,7 @@ public final class LiveRunner {
         out["journal_errors"] = journal?.errors ?? 0
         out["file_rotations"] = tailer?.rotations ?? 0
         out["file_truncations"] = tailer?.truncations ?? 0
+        out["file_rotation_losses"] = tailer?.rotationLosses ?? 0
         out["send_errors"] = sink.sendErrors
         out["datagrams_sent"] = sink.datagramsSent
         out["bytes_sent"] = sink.bytesSent
