@@ -2,11 +2,13 @@
 # Measures `realm-metrics run` following a real journald fed at RATE lines/s for SECONDS seconds:
 # CPU % of one core (user+system time of the sidecar process over wall time) and peak RSS.
 #   bench/live-cpu.sh [RATE] [SECONDS]
+# Runs against a private journald (scripts/private-journald.sh), never the host's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+[ "${PRIVATE_JOURNALD:-}" = inside ] || exec scripts/private-journald.sh "$0" "$@"
 RATE=${1:-10000}; SECONDS_=${2:-60}
 BIN=${REALM_METRICS_BIN:-.build/release/realm-metrics}
-scripts/start-journald.sh
+systemd-cat -t realm-metrics-probe true || scripts/start-journald.sh
 mkdir -p bench/out
 [ -f bench/out/worker-200k.log ] || python3 bench/gen-worker-log.py 200000 > bench/out/worker-200k.log
 id="rm-bench-$$"; state=$(mktemp -d)

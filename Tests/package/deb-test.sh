@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds the Debian package, installs it into this machine, checks the installed program, pattern files
-# and systemd unit, and removes it again (keeping, then purging, the conffile).
+# Builds the Debian package and checks it: its control data here, then installing, running, removing
+# and purging it with the real dpkg inside a throwaway root (scripts/throwaway-root.sh: an overlay of /
+# whose writes are discarded), so the host's / and dpkg database are never touched. Finally checks that
+# the host's package state, configuration and state directory are what they were before.
 set -u
 cd "$(dirname "$0")/../.."
 pass=0; fail=0
@@ -8,23 +10,34 @@ ok()  { pass=$((pass+1)); echo "ok    $1"; }
 bad() { fail=$((fail+1)); echo "FAIL  $1"; [ -n "${2:-}" ] && printf '      %s\n' "$2"; }
 check() { local name=$1; shift; local out; if out=$("$@" 2>&1); then ok "$name"; else bad "$name" "$(echo "$out" | tail -5)"; fi; }
 
-if dpkg -s realm-metrics >/dev/null 2>&1; then dpkg -P realm-metrics >/dev/null; fi
-deb=$(bash scripts/build-deb.sh 2>/tmp/realm-metrics-deb-build.log) || { echo "FAIL  build-deb: $(tail -5 /tmp/realm-metrics-deb-build.log)"; echo "package: 0 passed, 1 failed"; exit 1; }
+# What an installed and configured realm-metrics on this host looks like now (if there is one).
+host_state() {
+  dpkg-query -W -f='${Package} ${Version} ${Status}\n' realm-metrics 2>/dev/null || echo "realm-metrics not installed"
+  for f in /usr/bin/realm-metrics /etc/realm-metrics/config.yaml /lib/systemd/system/realm-metrics.service; do
+    if [ -e "$f" ]; then sha256sum "$f"; else echo "absent $f"; fi
+  done
+  find /var/lib/realm-metrics /var/lib/private/realm-metrics /usr/share/realm-metrics -printf '%p %s %T@\n' 2>/dev/null | sort
+  sha256sum /var/lib/dpkg/status
+}
+before=$(host_state)
+
+log=$(mktemp)
+deb=$(bash scripts/build-deb.sh 2>"$log") || { echo "FAIL  build-deb: $(tail -5 "$log")"; rm -f "$log"; echo "package: 0 passed, 1 failed"; exit 1; }
+rm -f "$log"
+deb=$(realpath "$deb")
 check "the package builds with dpkg-deb" test -f "$deb"
 check "control: Depends names libpcre2 and libsystemd" bash -c "dpkg-deb -f '$deb' Depends | grep -q libpcre2-8-0 && dpkg-deb -f '$deb' Depends | grep -q libsystemd0"
 check "the example configuration is a conffile" bash -c "dpkg-deb -I '$deb' conffiles | grep -qx /etc/realm-metrics/config.yaml"
-check "dpkg -i installs it" dpkg -i "$deb"
-check "realm-metrics --version runs from /usr/bin" bash -c "/usr/bin/realm-metrics --version | grep -qx '$(sed -n 's/.*realmMetricsVersion = "\(.*\)".*/\1/p' Sources/RealmMetricsIO/Version.swift)'"
-check "check passes on the installed pattern files" bash -c "/usr/bin/realm-metrics check -q /usr/share/realm-metrics/patterns/*.yaml /usr/share/realm-metrics/patterns/examples/*.yaml | grep -q ', 0 failed'"
-check "built-in names resolve to the installed patterns" bash -c "/usr/bin/realm-metrics explain 'Sync Connection[1]: Session[1]: Session initiated' | grep -q '^patterns: realm-sync-worker (/usr/share/realm-metrics/patterns/realm-sync-worker.yaml)'"
-check "the installed config parses (run refuses only for the missing journal units or statsd)" bash -c "/usr/bin/realm-metrics run --config /etc/realm-metrics/config.yaml --journal-directory /nonexistent 2>&1 | grep -q 'error \[source\]'"
-# verify exits 0 on unknown keys and only warns: any line about our unit is a failure here (warnings
-# about other installed units are not ours to fix).
-check "systemd-analyze verify accepts the unit without a warning" bash -c 'out=$(systemd-analyze verify /lib/systemd/system/realm-metrics.service 2>&1 | grep realm-metrics); [ -z "$out" ] || { echo "$out"; exit 1; }'
 
-check "the unit runs run --config as a dynamic user in systemd-journal" bash -c "grep -q '^ExecStart=/usr/bin/realm-metrics run --config /etc/realm-metrics/config.yaml' /lib/systemd/system/realm-metrics.service && grep -q '^DynamicUser=yes' /lib/systemd/system/realm-metrics.service && grep -q '^SupplementaryGroups=systemd-journal' /lib/systemd/system/realm-metrics.service"
-check "the man page is installed" bash -c "zcat /usr/share/man/man1/realm-metrics.1.gz | grep -q '^.SH COMMAND: RUN'"
-check "dpkg -r removes the program and keeps the conffile" bash -c "dpkg -r realm-metrics >/dev/null && ! test -e /usr/bin/realm-metrics && ! test -e /usr/share/realm-metrics && test -f /etc/realm-metrics/config.yaml"
-check "dpkg -P purges the conffile" bash -c "dpkg -P realm-metrics >/dev/null && ! test -e /etc/realm-metrics/config.yaml && ! dpkg -s realm-metrics >/dev/null 2>&1"
+# Inside the throwaway root: the real dpkg on a copy-on-write view of this host.
+inside=$(scripts/throwaway-root.sh bash Tests/package/deb-install-checks.sh "$deb" 2>&1)
+rc=$?
+echo "$inside" | grep -E '^(ok|FAIL|      )'
+pass=$((pass + $(echo "$inside" | grep -c '^ok')))
+fail=$((fail + $(echo "$inside" | grep -c '^FAIL')))
+if [ $rc -ne 0 ] && ! echo "$inside" | grep -q '^FAIL'; then bad "the checks in the throwaway root ran" "$(echo "$inside" | tail -5)"; fi
+
+after=$(host_state)
+check "the host's realm-metrics files, state and dpkg database are untouched" bash -c "diff <(echo \"\$1\") <(echo \"\$2\")" _ "$before" "$after"
 echo "package: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
