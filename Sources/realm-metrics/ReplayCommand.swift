@@ -54,10 +54,11 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("With --journal: entries with this SYSLOG_IDENTIFIER (repeatable).", valueName: "identifier"))
     var identifier: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Report from this time on (ISO 8601, -2h, yesterday, ...).", valueName: "time"))
+    // Unconditional: a relative time begins with '-' (--since -2h, as journalctl takes it).
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Report from this time on (ISO 8601, -2h, yesterday, ...).", valueName: "time"))
     var since: String?
 
-    @Option(name: .long, help: ArgumentHelp("Report up to this time.", valueName: "time"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Report up to this time (as --since).", valueName: "time"))
     var until: String?
 
     @Option(name: .long, help: ArgumentHelp("Bucket width in seconds for timed outputs.", valueName: "seconds"))

@@ -46,7 +46,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Follow the log files this glob names (repeatable; quote it for the shell).", valueName: "glob"))
     var file: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("Where statsd listens (default: localhost:8125).", valueName: "host:port"))
+    @Option(name: .long, help: ArgumentHelp("Where statsd listens: HOST, HOST:PORT or [IPv6]:PORT, UDP, port 8125 when none is given (default: localhost:8125).", valueName: "host:port"))
     var statsd: String?
 
     @Option(name: .long, help: ArgumentHelp("Seconds between flushes (default: 10).", valueName: "seconds"))
@@ -80,9 +80,10 @@ struct RunCommand: ParsableCommand {
         configuration.patterns = patterns.isEmpty ? ["realm-sync-worker"] : patterns
         configuration.files = pick(self.file, file.file)
         let target = statsd ?? file.statsd ?? "localhost:8125"
-        guard let (host, port) = StatsdSink.parse(target) else { throw ValidationError("statsd: expected HOST:PORT, got '\(target)'") }
-        configuration.statsdHost = host
-        configuration.statsdPort = port
+        let address: NetworkAddress
+        do { address = try NetworkAddress.parse(target, defaultPort: 8125) } catch { throw ValidationError("--statsd \(error)") }
+        configuration.statsdHost = address.host
+        configuration.statsdPort = address.port
         configuration.flushInterval = flushInterval ?? file.flushInterval ?? 10
         configuration.stateDirectory = stateDir ?? file.stateDir ?? "/var/lib/realm-metrics"
         configuration.maxPacketBytes = maxPacketSize ?? file.maxPacketSize ?? 1432

@@ -58,6 +58,12 @@ expect "run --config uses the file's values" 0 "following files $tmp/none-\*.log
 expect "run: command-line options override the configuration file" 0 "every 0.5 s as cli.prefix" -- bash -c "timeout -s TERM 1 \"$BIN\" run --config $tmp/config.yaml --prefix cli.prefix; true"
 printf 'statsd: a:1\nflush_intervl: 3\n' > "$tmp/bad-config.yaml"
 expect "run refuses an unknown configuration key, naming it" 1 "error \\[config\\]: .*bad-config.yaml:2:1: configuration: unknown key 'flush_intervl'" -- "$BIN" run --config "$tmp/bad-config.yaml"
+expect "run refuses a statsd address with a scheme" 64 "without a scheme" -- timeout -s KILL 5 "$BIN" run --file "$tmp/none.log" --state-dir "$tmp/s3" --statsd udp://127.0.0.1:8125
+expect "run takes a statsd host without a port as port 8125" 0 "sending statsd to localhost:8125 every" -- bash -c "timeout -s TERM 1 \"$BIN\" run --file '$tmp/none.log' --state-dir '$tmp/s3' --statsd localhost; true"
+expect "run takes [v6]:PORT" 0 "sending statsd to \[::1\]:9125 every" -- bash -c "timeout -s TERM 1 \"$BIN\" run --file '$tmp/none.log' --state-dir '$tmp/s4' --statsd '[::1]:9125'; true"
+printf 'flush_interval: 5\nstatsd: udp://127.0.0.1:8125\n' > "$tmp/scheme-config.yaml"
+expect "a statsd address with a scheme in the configuration file names file, line and column" 1 "scheme-config.yaml:2:9: 'statsd': .*without a scheme" -- timeout -s KILL 5 "$BIN" run --config "$tmp/scheme-config.yaml"
+expect "replay --since takes a relative time that begins with '-'" 0 "" -- "$BIN" replay -q --since -2h --until -1h --to influx:/dev/null patterns/realm-sync-worker.sample.log
 expect "run without any journal names the problem" 1 'cannot read the journal' -- "$BIN" run --journal-directory "$tmp/no-journal-here" --state-dir "$tmp/s2"
 
 # Backfill progress: a line rewritten in place on a terminal (script gives the command one), nothing off it.

@@ -48,6 +48,9 @@ public struct ConfigFile: Sendable, Equatable {
         config.journalFile = try list("journal_file")
         config.file = try list("file")
         config.statsd = try m.string("statsd")
+        if let node = m["statsd"], let text = config.statsd {
+            do { _ = try NetworkAddress.parse(text, defaultPort: 8125) } catch { throw reader.error(node, "'statsd': \(error)") }
+        }
         if let node = m["flush_interval"] {
             let text = try reader.string(node, "'flush_interval'")
             guard let value = Double(text), value >= 0.1, value <= 3600 else {

@@ -143,7 +143,7 @@ public final class LiveRunner {
         if let journal { sources.append(journal.configuration.summary) }
         if let tailer { sources.append("files \(tailer.globs.joined(separator: ", "))") }
         let interval = configuration.flushInterval == configuration.flushInterval.rounded() ? "\(Int(configuration.flushInterval))" : "\(configuration.flushInterval)"
-        return "realm-metrics \(realmMetricsVersion): following \(sources.joined(separator: " and ")); sending statsd to \(configuration.statsdHost):\(configuration.statsdPort) every \(interval) s as \(configuration.prefix).*; state in \(stateFile.path)"
+        return "realm-metrics \(realmMetricsVersion): following \(sources.joined(separator: " and ")); sending statsd to \(NetworkAddress(host: configuration.statsdHost, port: configuration.statsdPort)) every \(interval) s as \(configuration.prefix).*; state in \(stateFile.path)"
     }
 
     /// Runs until SIGTERM or SIGINT.
