@@ -18,6 +18,10 @@ struct RunCommand: ParsableCommand {
             exactly there. On a first start without state it rebuilds the gauges from the history \
             available (sessions already open are reported) and reports counts from then on.
 
+            One sidecar per state directory: it holds an exclusive lock on <state-dir>/lock (with its \
+            pid in it) while it runs; a second run on the same directory exits with status 2, naming the \
+            process that holds it. `realm-metrics status` only reads and works meanwhile.
+
             Signals: SIGTERM or SIGINT: final flush, final save, exit 0. SIGHUP: reload the pattern files \
             (the old ones stay if the new ones are broken; metric state is kept).
             """
@@ -49,7 +53,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seconds between flushes (default: 10).", valueName: "seconds"))
     var flushInterval: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Directory for state.json (default: /var/lib/realm-metrics).", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("Directory for state.json and the lock that keeps one sidecar on it (default: /var/lib/realm-metrics).", valueName: "dir"))
     var stateDir: String?
 
     @Option(name: .long, help: ArgumentHelp("Largest UDP payload to send (default: 1432).", valueName: "bytes"))

@@ -46,6 +46,9 @@ public final class LiveRunner {
     let provider: PatternFileProvider
     let log: FDWriter
     let stateFile: StateFile
+    /// Held for the runner's life: one sidecar per state directory (nil when it could not be taken for
+    /// another reason than a second sidecar; that is warned about).
+    let stateLock: StateLock?
     let store = MetricStore()
     var chain: PipelineChain
     /// Line counts of pipelines replaced by a reload.
@@ -84,6 +87,17 @@ public final class LiveRunner {
         stateFile = StateFile(directory: configuration.stateDirectory)
         encoder = StatsdEncoder(prefix: configuration.prefix)
         sink = StatsdSink(host: configuration.statsdHost, port: configuration.statsdPort)
+
+        var lockProblem: String? = nil
+        switch StateLock.acquire(directory: configuration.stateDirectory) {
+        case let .success(lock):
+            stateLock = lock
+        case let .failure(.held(pid)):
+            throw RealmMetricsError(.usage, "state directory \(configuration.stateDirectory) is in use by \(pid.map { "process \($0)" } ?? "another process") (it holds \(configuration.stateDirectory)/lock); stop that sidecar or give this one another --state-dir")
+        case let .failure(.unavailable(reason)):
+            stateLock = nil
+            lockProblem = reason
+        }
 
         var saved: SidecarState? = nil
         do {
@@ -124,6 +138,9 @@ public final class LiveRunner {
                 log.write("realm-metrics: \(message)\n")
                 log.flush()
             }
+        }
+        if let lockProblem {
+            warn("state-lock", "cannot lock the state directory (\(lockProblem)); running without the lock: a second sidecar on \(configuration.stateDirectory) would not be refused")
         }
     }
 
