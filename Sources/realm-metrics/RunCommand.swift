@@ -14,9 +14,13 @@ struct RunCommand: ParsableCommand {
 
             Every --flush-interval seconds it sends counters as deltas and gauges as absolute values over \
             UDP, several per datagram up to --max-packet-size bytes, then saves its state (journal cursor, \
-            file positions, all metric state) atomically to <state-dir>/state.json. A restart resumes \
-            exactly there. On a first start without state it rebuilds the gauges from the history \
-            available (sessions already open are reported) and reports counts from then on.
+            file positions, the sources followed, all metric state) atomically to <state-dir>/state.json. \
+            A restart resumes exactly there. On a first start without state it rebuilds the gauges from \
+            the history available (sessions already open are reported) and reports counts from then on.
+
+            A source new to the state (a journal whose location, units or identifiers changed; files only \
+            a new --file glob names) gets the same silent first read on a restart, and the start says so; \
+            the other sources resume and count as before.
 
             One sidecar per state directory: it holds an exclusive lock on <state-dir>/lock (with its \
             pid in it) while it runs; a second run on the same directory exits with status 2, naming the \

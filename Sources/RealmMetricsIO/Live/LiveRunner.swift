@@ -62,6 +62,17 @@ public final class LiveRunner {
     var flushes: Int64 = 0
     /// Set when the state file was missing or damaged: history is read silently first.
     let firstStart: Bool
+    /// What this run follows, saved with the state.
+    let sources: SourceSet
+    /// Sources the saved state does not know (empty on a first start and for states without a source
+    /// set): their history is read silently before the other sources resume.
+    let newSources: SourceSet.Changes
+    /// Files named only by globs the saved state does not have; read silently to their end at start.
+    let newFiles: [String]
+    /// The saved file positions still in use (those of `newFiles` dropped).
+    let keptFilePositions: [FilePosition]
+    /// Lines cut while reading new files' history (with a tailer of its own).
+    var truncatedHistoryLines: Int64 = 0
     /// The own counts of earlier runs (from the state file): counts are kept across restarts.
     let earlierCounts: [String: Int64]
     /// Own counts as last sent (deltas are sent).
@@ -108,6 +119,19 @@ public final class LiveRunner {
             log.flush()
         }
         firstStart = saved == nil
+        let currentSources = SourceSet(journal: configuration.journal, globs: configuration.files)
+        let changes = saved.map { currentSources.changes(since: $0.sources) } ?? SourceSet.Changes()
+        var filesOfNewGlobs: [String] = []
+        if let oldGlobs = saved?.sources?.globs, !changes.newGlobs.isEmpty {
+            // A file an old glob names is an old source's file, whatever new glob also names it.
+            let old = Set(FileTailer.regularFiles(matching: oldGlobs))
+            filesOfNewGlobs = FileTailer.regularFiles(matching: changes.newGlobs).filter { !old.contains($0) }
+        }
+        sources = currentSources
+        newSources = changes
+        newFiles = filesOfNewGlobs
+        let newFileSet = Set(filesOfNewGlobs)
+        keptFilePositions = (saved?.files ?? []).filter { !newFileSet.contains($0.path) }
         earlierCounts = saved?.counts ?? [:]
         ownSent = earlierCounts
         let ownPrefix = configuration.ownMetricsPrefix ?? "\(configuration.prefix).sidecar"
@@ -115,10 +139,19 @@ public final class LiveRunner {
             throw RealmMetricsError(.usage, "own metrics prefix '\(ownPrefix)' must be dot-separated parts of letters, digits, _ and -")
         }
         ownEncoder = ownPrefix.isEmpty ? nil : StatsdEncoder(prefix: ownPrefix)
-        if let saved { store.restore(saved.metrics) }
+        if var metrics = saved?.metrics {
+            // A new source's history rebuilds the state of its workers: what an older state holds for
+            // them (a journal read with another filter, a file followed in some earlier run) is dropped.
+            let newFileWorkers = Set(filesOfNewGlobs.map { LiveRunner.fileWorkerKey($0) })
+            let journalIsNew = changes.journal
+            metrics.workers.removeAll { newFileWorkers.contains($0.key) || (journalIsNew && !LiveRunner.isFileWorker($0.key)) }
+            store.restore(metrics)
+        }
 
         if let journalConfiguration = configuration.journal {
-            let source = JournalSource(configuration: journalConfiguration, cursor: saved?.journal?.cursor, pids: saved?.journal?.pids ?? [:]) { [log] message in
+            // A saved position of another location or filter is no position in this journal source.
+            let position = newSources.journal ? nil : saved?.journal
+            let source = JournalSource(configuration: journalConfiguration, cursor: position?.cursor, pids: position?.pids ?? [:]) { [log] message in
                 log.write("realm-metrics: \(message)\n")
                 log.flush()
             }
@@ -134,15 +167,25 @@ public final class LiveRunner {
             journal = source
         }
         if !configuration.files.isEmpty {
-            tailer = FileTailer(globs: configuration.files, maxLineBytes: configuration.maxLineBytes, saved: saved?.files ?? []) { [log] message in
-                log.write("realm-metrics: \(message)\n")
-                log.flush()
-            }
+            tailer = makeTailer(saved: keptFilePositions)
         }
         if let lockProblem {
             warn("state-lock", "cannot lock the state directory (\(lockProblem)); running without the lock: a second sidecar on \(configuration.stateDirectory) would not be refused")
         }
     }
+
+    private func makeTailer(saved: [FilePosition], globs: [String]? = nil) -> FileTailer {
+        FileTailer(globs: globs ?? configuration.files, maxLineBytes: configuration.maxLineBytes, saved: saved) { [log] message in
+            log.write("realm-metrics: \(message)\n")
+            log.flush()
+        }
+    }
+
+    /// The worker key ``FileTailer`` gives the lines of `path`.
+    static func fileWorkerKey(_ path: String) -> String { "file:\(path)" }
+
+    /// Whether a worker key is a file's (every other worker comes from the journal).
+    static func isFileWorker(_ key: String) -> Bool { key.hasPrefix("file:") }
 
     private func noJournal(_ reason: String) -> RealmMetricsError {
         let hint = configuration.journalIsDefault
@@ -155,7 +198,7 @@ public final class LiveRunner {
     public var startLine: String {
         var sources: [String] = []
         if let journal { sources.append(journal.configuration.summary) }
-        if let tailer { sources.append("files \(tailer.globs.joined(separator: ", "))") }
+        if !configuration.files.isEmpty { sources.append("files \(configuration.files.joined(separator: ", "))") }
         let interval = configuration.flushInterval == configuration.flushInterval.rounded() ? "\(Int(configuration.flushInterval))" : "\(configuration.flushInterval)"
         return "realm-metrics \(realmMetricsVersion): following \(sources.joined(separator: " and ")); sending statsd to \(configuration.statsdHost):\(configuration.statsdPort) every \(interval) s as \(configuration.prefix).*; state in \(stateFile.path)"
     }
@@ -188,6 +231,7 @@ public final class LiveRunner {
         if firstStart {
             catchUp()
         } else {
+            catchUpNewSources()
             tailer?.drainRotatedWhileStopped(handleFileLine)
         }
 
@@ -232,18 +276,60 @@ public final class LiveRunner {
         checkpoint()
     }
 
-    /// Reads what is new in every source.
-    func readSources(limit: Int = 100_000) {
-        if let journal {
-            journal.acknowledgeWakeup()
-            var total = 0
-            while total < limit {
-                let n = journal.drain(limit: min(10_000, limit - total), handleJournalEntry)
-                total += n
-                if n == 0 { break }
+    /// Restart with sources the saved state does not know (``newSources``): reads their history as a
+    /// first start reads all of it (gauges rebuilt, nothing counted), before any other source is read.
+    /// The restored store is at a flush point (states are saved right after a flush), so marking
+    /// everything flushed afterwards hides exactly the history just read. The journal, when new, is
+    /// read from its head; files only new globs name are read to their end by a tailer of their own,
+    /// whose positions the tailer of every glob then starts from.
+    func catchUpNewSources() {
+        guard !newSources.isEmpty else { return }
+        let before = chain.stats.linesRead
+        var items: [String] = []
+        if newSources.journal {
+            drainJournal(limit: Int.max)
+            items += newSources.journalItems
+        }
+        if !newSources.newGlobs.isEmpty {
+            let history = makeTailer(saved: [], globs: newFiles.map(FileTailer.literalGlob))
+            history.poll(handleFileLine)
+            truncatedHistoryLines += history.truncatedLines
+            tailer = makeTailer(saved: keptFilePositions + history.positions)
+            let newFileSet = Set(newFiles)
+            for glob in newSources.newGlobs {
+                let n = FileTailer.regularFiles(matching: [glob]).filter { newFileSet.contains($0) }.count
+                items.append("glob \(glob) (\(n) \(n == 1 ? "file" : "files"))")
             }
         }
+        takePipelineWarnings()
+        store.markAllFlushed()
+        let read = chain.stats.linesRead - before
+        let one = items.count == 1
+        log.write("realm-metrics: new \(one ? "source" : "sources") since the last run: \(items.joined(separator: ", ")); read \(one ? "its" : "their") history silently (\(read) lines: gauges rebuilt, nothing counted)\n")
+        log.flush()
+        checkpoint()
+    }
+
+    /// Reads what is new in every source.
+    func readSources(limit: Int = 100_000) {
+        drainJournal(limit: limit)
         tailer?.poll(handleFileLine)
+        takePipelineWarnings()
+    }
+
+    /// Hands on up to `limit` new journal entries.
+    private func drainJournal(limit: Int) {
+        guard let journal else { return }
+        journal.acknowledgeWakeup()
+        var total = 0
+        while total < limit {
+            let n = journal.drain(limit: min(10_000, limit - total), handleJournalEntry)
+            total += n
+            if n == 0 { break }
+        }
+    }
+
+    private func takePipelineWarnings() {
         for warning in chain.takeWarnings() {
             log.write("realm-metrics: warning: \(warning)\n")
             log.flush()
@@ -308,6 +394,7 @@ public final class LiveRunner {
             metrics: store.snapshot(),
             counts: counts(),
             following: startLine,
+            sources: sources,
             lastError: [journal?.lastError, tailer?.lastError, sink.lastError, lastStateError].compactMap { $0 }.last,
             warnings: activeWarnings.isEmpty ? nil : activeWarnings.keys.sorted().map { activeWarnings[$0]! })
         do {
@@ -362,7 +449,7 @@ public final class LiveRunner {
     public func counts() -> [String: Int64] {
         var out: [String: Int64] = [:]
         for (k, v) in chain.stats.adding(retiredStats).fields { out[k] = v }
-        out["lines_truncated"] = truncatedJournalLines + (tailer?.truncatedLines ?? 0)
+        out["lines_truncated"] = truncatedJournalLines + truncatedHistoryLines + (tailer?.truncatedLines ?? 0)
         out["journal_entries"] = journal?.entriesRead ?? 0
         out["journal_gaps"] = journal?.gaps ?? 0
         out["journal_errors"] = journal?.errors ?? 0
