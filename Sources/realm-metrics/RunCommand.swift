@@ -26,6 +26,10 @@ struct RunCommand: ParsableCommand {
             pid in it) while it runs; a second run on the same directory exits with status 2, naming the \
             process that holds it. `realm-metrics status` only reads and works meanwhile.
 
+            Warnings (once each, and listed by `realm-metrics status` while current) include a worker whose \
+            first 200 lines the chosen --patterns hardly recognise (fewer than 10 % matched or ignored by a \
+            rule) while another built-in layout recognises more than half: the warning names that layout.
+
             Signals: SIGTERM or SIGINT: final flush, final save, exit 0. SIGHUP: reload the pattern files \
             (the old ones stay if the new ones are broken; metric state is kept).
             """

@@ -51,6 +51,9 @@ public final class LiveRunner {
     let stateLock: StateLock?
     let store = MetricStore()
     var chain: PipelineChain
+    /// Compares the first lines of each worker with the built-in layouts (see ``LayoutProbe``); nil
+    /// when there is nothing to compare with.
+    var layoutProbe: LayoutProbe?
     /// Line counts of pipelines replaced by a reload.
     var retiredStats = PipelineStats()
     var journal: JournalSource?
@@ -95,6 +98,7 @@ public final class LiveRunner {
         self.log = log
         let sets = try loadPatternSets(configuration.patterns, provider: provider)
         chain = PipelineChain(patternSets: sets, store: store)
+        layoutProbe = LiveRunner.layoutProbe(for: sets, provider: provider)
         stateFile = StateFile(directory: configuration.stateDirectory)
         encoder = StatsdEncoder(prefix: configuration.prefix)
         sink = StatsdSink(host: configuration.statsdHost, port: configuration.statsdPort)
@@ -172,6 +176,22 @@ public final class LiveRunner {
         if let lockProblem {
             warn("state-lock", "cannot lock the state directory (\(lockProblem)); running without the lock: a second sidecar on \(configuration.stateDirectory) would not be refused")
         }
+    }
+
+    /// The built-in layouts the chosen pattern sets are compared with.
+    static let builtInLayouts = ["realm-sync-worker", "ros1", "ros2"]
+
+    /// A probe comparing `sets` with the built-in layouts that load and are not among them; nil when no
+    /// such layout is left (the check is advice: a built-in that cannot be loaded is left out).
+    static func layoutProbe(for sets: [PatternSet], provider: PatternFileProvider) -> LayoutProbe? {
+        let builtIns = builtInLayouts.compactMap { try? PatternLoader(provider: provider).load($0) }
+        return LayoutProbe(chosen: sets, alternatives: builtIns)
+    }
+
+    /// Warns (once per worker, kept for `status`) about a worker whose lines look like another layout.
+    private func layoutFound(_ finding: LayoutProbe.Finding) {
+        let key = store.workerKeys[finding.worker]
+        warn("layout:\(key)", finding.message(workerKey: key))
     }
 
     private func makeTailer(saved: [FilePosition], globs: [String]? = nil) -> FileTailer {
@@ -347,12 +367,15 @@ public final class LiveRunner {
         let worker = workerID(entry.worker)
         if entry.newProcess { chain.startWorkerLife(worker) }
         truncatedJournalLines += entry.forEachLine(maxLineBytes: configuration.maxLineBytes) { start, length in
-            chain.process(start, length, worker: worker)
+            let outcome = chain.process(start, length, worker: worker)
+            if let probe = layoutProbe, let finding = probe.observe(start, length, worker: worker, outcome: outcome) { layoutFound(finding) }
         }
     }
 
     private func handleFileLine(_ start: UnsafePointer<UInt8>, _ length: Int, _ worker: String) {
-        chain.process(start, length, worker: workerID(worker))
+        let id = workerID(worker)
+        let outcome = chain.process(start, length, worker: id)
+        if let probe = layoutProbe, let finding = probe.observe(start, length, worker: id, outcome: outcome) { layoutFound(finding) }
     }
 
     /// Sends the interval's counter deltas and every gauge, and checkpoints: the state is written to a
@@ -463,12 +486,16 @@ public final class LiveRunner {
         return out
     }
 
-    /// SIGHUP: new pattern files; the old ones stay when the new ones fail. Metric state is kept.
+    /// SIGHUP: new pattern files; the old ones stay when the new ones fail. Metric state is kept. The
+    /// layout warnings were about the old files: they end, and each worker's next lines are sampled
+    /// against the new ones.
     func reload() {
         do {
             let sets = try loadPatternSets(configuration.patterns, provider: provider)
             retiredStats = retiredStats.adding(chain.stats)
             chain = PipelineChain(patternSets: sets, store: store)
+            layoutProbe = LiveRunner.layoutProbe(for: sets, provider: provider)
+            for key in activeWarnings.keys.sorted() where key.hasPrefix("layout:") { clearWarning(key) }
             log.write("realm-metrics: reloaded pattern files (\(sets.map { "\($0.format): \($0.rules.count) rules" }.joined(separator: ", ")))\n")
         } catch {
             log.write("realm-metrics: reload refused, keeping the pattern files in use: \(error.message)\n")
