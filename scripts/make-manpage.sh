@@ -32,7 +32,10 @@ configuration read by the systemd unit
 built-in pattern files
 .TP
 .I /var/lib/realm-metrics/state.json
-journal cursor, file positions and metric state
+journal cursor, file positions, the sources followed and metric state
+.TP
+.I /var/lib/realm-metrics/lock
+held by the running sidecar (its pid inside): one sidecar per state directory
 .SH SEE ALSO
 /usr/share/doc/realm-metrics/README.md
 TAIL

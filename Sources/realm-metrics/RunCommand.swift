@@ -17,9 +17,21 @@ struct RunCommand: ParsableCommand {
 
             Every --flush-interval seconds it sends counters as deltas and gauges as absolute values over \
             UDP, several per datagram up to --max-packet-size bytes, then saves its state (journal cursor, \
-            file positions, all metric state) atomically to <state-dir>/state.json. A restart resumes \
-            exactly there. On a first start without state it rebuilds the gauges from the history \
-            available (sessions already open are reported) and reports counts from then on.
+            file positions, the sources followed, all metric state) atomically to <state-dir>/state.json. \
+            A restart resumes exactly there. On a first start without state it rebuilds the gauges from \
+            the history available (sessions already open are reported) and reports counts from then on.
+
+            A source new to the state (a journal whose location, units or identifiers changed; files only \
+            a new --file glob names) gets the same silent first read on a restart, and the start says so; \
+            the other sources resume and count as before.
+
+            One sidecar per state directory: it holds an exclusive lock on <state-dir>/lock (with its \
+            pid in it) while it runs; a second run on the same directory exits with status 2, naming the \
+            process that holds it. `realm-metrics status` only reads and works meanwhile.
+
+            Warnings (once each, and listed by `realm-metrics status` while current) include a worker whose \
+            first 200 lines the chosen --patterns hardly recognise (fewer than 10 % matched or ignored by a \
+            rule) while another built-in layout recognises more than half: the warning names that layout.
 
             Signals: SIGTERM or SIGINT: final flush, final save, exit 0. SIGHUP: reload the pattern files \
             (the old ones stay if the new ones are broken; metric state is kept).
@@ -52,7 +64,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seconds between flushes (default: 10).", valueName: "seconds"))
     var flushInterval: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Directory for state.json (default: /var/lib/realm-metrics).", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("Directory for state.json and the lock that keeps one sidecar on it (default: /var/lib/realm-metrics).", valueName: "dir"))
     var stateDir: String?
 
     @Option(name: .long, help: ArgumentHelp("Largest UDP payload to send (default: 1432).", valueName: "bytes"))

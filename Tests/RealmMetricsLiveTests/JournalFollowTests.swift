@@ -166,17 +166,20 @@ struct JournalFollowTests {
         let dir = TempDir()
         let id = "rm-gap"
         let older = (0..<5).map { ExportEntry(identifier: id, pid: 7, seconds: 2000 + $0, message: "HTTP Connection[\($0 + 1)]: Connection from 10.0.0.1:1") }
-        try makeJournalFile(older, at: dir.file("old.journal"), boot: "11111111111111111111111111111111")
+        // One journal directory for both runs: another location would be another source (read silently).
+        try FileManager.default.createDirectory(atPath: dir.file("journal"), withIntermediateDirectories: true)
+        try makeJournalFile(older, at: dir.file("journal/old.journal"), boot: "11111111111111111111111111111111")
         let receiver = try StatsdReceiver()
         defer { receiver.stop() }
-        let first = try Sidecar(runArgs(receiver, dir, ["--journal-file", dir.file("old.journal"), "--identifier", id]), stderrPath: dir.file("err1"))
+        let first = try Sidecar(runArgs(receiver, dir, ["--journal-directory", dir.file("journal"), "--identifier", id]), stderrPath: dir.file("err1"))
         try first.waitForStderr("rebuilt the gauges from 5 lines")
         #expect(first.terminate() == 0)
 
         // The old file was vacuumed; the journal now holds entries from a time that overlaps the old ones.
+        try FileManager.default.removeItem(atPath: dir.file("journal/old.journal"))
         let newer = (0..<10).map { ExportEntry(identifier: id, pid: 7, seconds: 2002 + $0, message: "HTTP Connection[\($0 + 10)]: Connection from 10.0.0.1:1") }
-        try makeJournalFile(newer, at: dir.file("new.journal"), boot: "22222222222222222222222222222222")
-        let second = try Sidecar(runArgs(receiver, dir, ["--journal-file", dir.file("new.journal"), "--identifier", id]), stderrPath: dir.file("err2"))
+        try makeJournalFile(newer, at: dir.file("journal/new.journal"), boot: "22222222222222222222222222222222")
+        let second = try Sidecar(runArgs(receiver, dir, ["--journal-directory", dir.file("journal"), "--identifier", id]), stderrPath: dir.file("err2"))
         try second.waitForStderr("the saved position no longer exists")
         // Entries at 2002..2004 s are not after the saved entry (2004 s): 7 remain.
         #expect(waitUntil(10) { receiver.counterTotals["realm.t.connection.started"] == 7 }, "got \(receiver.counterTotals)")

@@ -383,6 +383,12 @@ public final class FileTailer {
 
     /// Regular files the globs match now, and the globs that match none.
     private func expandGlobs() -> ([String], [String]) {
+        let result = FileTailer.expand(globs)
+        return (result.paths, result.emptyGlobs)
+    }
+
+    /// Regular files `globs` match (sorted, without repeats), and the globs that match none.
+    static func expand(_ globs: [String]) -> (paths: [String], emptyGlobs: [String]) {
         var out = Set<String>()
         var empty: [String] = []
         for pattern in globs {
@@ -461,8 +467,10 @@ public final class FileTailer {
         return false
     }
 
-    private func isCompressedName(_ path: String) -> Bool {
-        FileTailer.compressedSuffixes.contains { path.hasSuffix($0) }
+    private func isCompressedName(_ path: String) -> Bool { FileTailer.isCompressedName(path) }
+
+    static func isCompressedName(_ path: String) -> Bool {
+        compressedSuffixes.contains { path.hasSuffix($0) }
     }
 
     /// gzip, bzip2, xz, zstd, lz4 magic bytes.
@@ -483,12 +491,12 @@ public final class FileTailer {
     }
 }
 
-private func directory(of path: String) -> String {
+func directory(of path: String) -> String {
     guard let slash = path.lastIndex(of: "/") else { return "." }
     return slash == path.startIndex ? "/" : String(path[..<slash])
 }
 
-private func baseName(_ path: String) -> String {
+func baseName(_ path: String) -> String {
     guard let slash = path.lastIndex(of: "/") else { return path }
     return String(path[path.index(after: slash)...])
 }

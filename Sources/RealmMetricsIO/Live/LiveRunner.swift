@@ -48,8 +48,14 @@ public final class LiveRunner {
     let provider: PatternFileProvider
     let log: FDWriter
     let stateFile: StateFile
+    /// Held for the runner's life: one sidecar per state directory (nil when it could not be taken for
+    /// another reason than a second sidecar; that is warned about).
+    let stateLock: StateLock?
     let store = MetricStore()
     var chain: PipelineChain
+    /// Compares the first lines of each worker with the built-in layouts (see ``LayoutProbe``); nil
+    /// when there is nothing to compare with.
+    var layoutProbe: LayoutProbe?
     /// Line counts of pipelines replaced by a reload.
     var retiredStats = PipelineStats()
     var journal: JournalSource?
@@ -61,6 +67,17 @@ public final class LiveRunner {
     var flushes: Int64 = 0
     /// Set when the state file was missing or damaged: history is read silently first.
     let firstStart: Bool
+    /// What this run follows, saved with the state.
+    let sources: SourceSet
+    /// Sources the saved state does not know (empty on a first start and for states without a source
+    /// set): their history is read silently before the other sources resume.
+    let newSources: SourceSet.Changes
+    /// Files named only by globs the saved state does not have; read silently to their end at start.
+    let newFiles: [String]
+    /// The saved file positions still in use (those of `newFiles` dropped).
+    let keptFilePositions: [FilePosition]
+    /// Lines cut while reading new files' history (with a tailer of its own).
+    var truncatedHistoryLines: Int64 = 0
     /// The own counts of earlier runs (from the state file): counts are kept across restarts.
     let earlierCounts: [String: Int64]
     /// Own counts as last sent (deltas are sent).
@@ -83,9 +100,21 @@ public final class LiveRunner {
         self.log = log
         let sets = try loadPatternSets(configuration.patterns, provider: provider)
         chain = PipelineChain(patternSets: sets, store: store)
+        layoutProbe = LiveRunner.layoutProbe(for: sets, provider: provider)
         stateFile = StateFile(directory: configuration.stateDirectory)
         encoder = StatsdEncoder(prefix: configuration.prefix)
         sink = StatsdSink(host: configuration.statsdHost, port: configuration.statsdPort)
+
+        var lockProblem: String? = nil
+        switch StateLock.acquire(directory: configuration.stateDirectory) {
+        case let .success(lock):
+            stateLock = lock
+        case let .failure(.held(pid)):
+            throw RealmMetricsError(.usage, "state directory \(configuration.stateDirectory) is in use by \(pid.map { "process \($0)" } ?? "another process") (it holds \(configuration.stateDirectory)/lock); stop that sidecar or give this one another --state-dir")
+        case let .failure(.unavailable(reason)):
+            stateLock = nil
+            lockProblem = reason
+        }
 
         var saved: SidecarState? = nil
         do {
@@ -96,6 +125,21 @@ public final class LiveRunner {
             log.flush()
         }
         firstStart = saved == nil
+        let currentSources = SourceSet(journal: configuration.journal, globs: configuration.files)
+        let changes = saved.map { currentSources.changes(since: $0.sources) } ?? SourceSet.Changes()
+        var filesOfNewGlobs: [String] = []
+        if let oldGlobs = saved?.sources?.globs, !changes.newGlobs.isEmpty {
+            // A file an old glob names is an old source's file, whatever new glob also names it.
+            let old = Set(FileTailer.regularFiles(matching: oldGlobs))
+            // Only the files a tailer of every glob follows (rotated and compressed names left out).
+            let ofNewGlobs = Set(FileTailer.regularFiles(matching: changes.newGlobs))
+            filesOfNewGlobs = FileTailer.followedFiles(matching: configuration.files).filter { ofNewGlobs.contains($0) && !old.contains($0) }
+        }
+        sources = currentSources
+        newSources = changes
+        newFiles = filesOfNewGlobs
+        let newFileSet = Set(filesOfNewGlobs)
+        keptFilePositions = (saved?.files ?? []).filter { !newFileSet.contains($0.path) }
         earlierCounts = saved?.counts ?? [:]
         ownSent = earlierCounts
         let ownPrefix = configuration.ownMetricsPrefix ?? "\(configuration.prefix).sidecar"
@@ -103,10 +147,19 @@ public final class LiveRunner {
             throw RealmMetricsError(.usage, "own metrics prefix '\(ownPrefix)' must be dot-separated parts of letters, digits, _ and -")
         }
         ownEncoder = ownPrefix.isEmpty ? nil : StatsdEncoder(prefix: ownPrefix)
-        if let saved { store.restore(saved.metrics) }
+        if var metrics = saved?.metrics {
+            // A new source's history rebuilds the state of its workers: what an older state holds for
+            // them (a journal read with another filter, a file followed in some earlier run) is dropped.
+            let newFileWorkers = Set(filesOfNewGlobs.map { LiveRunner.fileWorkerKey($0) })
+            let journalIsNew = changes.journal
+            metrics.workers.removeAll { newFileWorkers.contains($0.key) || (journalIsNew && !LiveRunner.isFileWorker($0.key)) }
+            store.restore(metrics)
+        }
 
         if let journalConfiguration = configuration.journal {
-            let source = JournalSource(configuration: journalConfiguration, cursor: saved?.journal?.cursor, pids: saved?.journal?.pids ?? [:]) { [log] message in
+            // A saved position of another location or filter is no position in this journal source.
+            let position = newSources.journal ? nil : saved?.journal
+            let source = JournalSource(configuration: journalConfiguration, cursor: position?.cursor, pids: position?.pids ?? [:]) { [log] message in
                 log.write("realm-metrics: \(message)\n")
                 log.flush()
             }
@@ -122,13 +175,42 @@ public final class LiveRunner {
             journal = source
         }
         if !configuration.files.isEmpty {
-            tailer = FileTailer(globs: configuration.files, maxLineBytes: configuration.maxLineBytes, rotateWait: configuration.rotateWait,
-                                saved: saved?.files ?? []) { [log] message in
-                log.write("realm-metrics: \(message)\n")
-                log.flush()
-            }
+            tailer = makeTailer(saved: keptFilePositions)
+        }
+        if let lockProblem {
+            warn("state-lock", "cannot lock the state directory (\(lockProblem)); running without the lock: a second sidecar on \(configuration.stateDirectory) would not be refused")
         }
     }
+
+    /// The built-in layouts the chosen pattern sets are compared with.
+    static let builtInLayouts = ["realm-sync-worker", "ros1", "ros2"]
+
+    /// A probe comparing `sets` with the built-in layouts that load and are not among them; nil when no
+    /// such layout is left (the check is advice: a built-in that cannot be loaded is left out).
+    static func layoutProbe(for sets: [PatternSet], provider: PatternFileProvider) -> LayoutProbe? {
+        let builtIns = builtInLayouts.compactMap { try? PatternLoader(provider: provider).load($0) }
+        return LayoutProbe(chosen: sets, alternatives: builtIns)
+    }
+
+    /// Warns (once per worker, kept for `status`) about a worker whose lines look like another layout.
+    private func layoutFound(_ finding: LayoutProbe.Finding) {
+        let key = store.workerKeys[finding.worker]
+        warn("layout:\(key)", finding.message(workerKey: key))
+    }
+
+    private func makeTailer(saved: [FilePosition], globs: [String]? = nil) -> FileTailer {
+        FileTailer(globs: globs ?? configuration.files, maxLineBytes: configuration.maxLineBytes, rotateWait: configuration.rotateWait,
+                   saved: saved) { [log] message in
+            log.write("realm-metrics: \(message)\n")
+            log.flush()
+        }
+    }
+
+    /// The worker key ``FileTailer`` gives the lines of `path`.
+    static func fileWorkerKey(_ path: String) -> String { "file:\(path)" }
+
+    /// Whether a worker key is a file's (every other worker comes from the journal).
+    static func isFileWorker(_ key: String) -> Bool { key.hasPrefix("file:") }
 
     private func noJournal(_ reason: String) -> RealmMetricsError {
         let hint = configuration.journalIsDefault
@@ -141,7 +223,7 @@ public final class LiveRunner {
     public var startLine: String {
         var sources: [String] = []
         if let journal { sources.append(journal.configuration.summary) }
-        if let tailer { sources.append("files \(tailer.globs.joined(separator: ", "))") }
+        if !configuration.files.isEmpty { sources.append("files \(configuration.files.joined(separator: ", "))") }
         let interval = configuration.flushInterval == configuration.flushInterval.rounded() ? "\(Int(configuration.flushInterval))" : "\(configuration.flushInterval)"
         return "realm-metrics \(realmMetricsVersion): following \(sources.joined(separator: " and ")); sending statsd to \(NetworkAddress(host: configuration.statsdHost, port: configuration.statsdPort)) every \(interval) s as \(configuration.prefix).*; state in \(stateFile.path)"
     }
@@ -174,6 +256,7 @@ public final class LiveRunner {
         if firstStart {
             catchUp()
         } else {
+            catchUpNewSources()
             tailer?.drainRotatedWhileStopped(handleFileLine)
         }
 
@@ -218,21 +301,63 @@ public final class LiveRunner {
         checkpoint()
     }
 
-    /// Reads what is new in every source.
-    func readSources(limit: Int = 100_000) {
-        if let journal {
-            journal.acknowledgeWakeup()
-            var total = 0
-            while total < limit {
-                let n = journal.drain(limit: min(10_000, limit - total), handleJournalEntry)
-                total += n
-                if n == 0 { break }
+    /// Restart with sources the saved state does not know (``newSources``): reads their history as a
+    /// first start reads all of it (gauges rebuilt, nothing counted), before any other source is read.
+    /// The restored store is at a flush point (states are saved right after a flush), so marking
+    /// everything flushed afterwards hides exactly the history just read. The journal, when new, is
+    /// read from its head; files only new globs name are read to their end by a tailer of their own,
+    /// whose positions the tailer of every glob then starts from.
+    func catchUpNewSources() {
+        guard !newSources.isEmpty else { return }
+        let before = chain.stats.linesRead
+        var items: [String] = []
+        if newSources.journal {
+            drainJournal(limit: Int.max)
+            items += newSources.journalItems
+        }
+        if !newSources.newGlobs.isEmpty {
+            let history = makeTailer(saved: [], globs: newFiles.map(FileTailer.literalGlob))
+            history.poll(handleFileLine)
+            truncatedHistoryLines += history.truncatedLines
+            tailer = makeTailer(saved: keptFilePositions + history.positions)
+            let newFileSet = Set(newFiles)
+            for glob in newSources.newGlobs {
+                let n = FileTailer.regularFiles(matching: [glob]).filter { newFileSet.contains($0) }.count
+                items.append("glob \(glob) (\(n) \(n == 1 ? "file" : "files"))")
             }
         }
+        takePipelineWarnings()
+        store.markAllFlushed()
+        let read = chain.stats.linesRead - before
+        let one = items.count == 1
+        log.write("realm-metrics: new \(one ? "source" : "sources") since the last run: \(items.joined(separator: ", ")); read \(one ? "its" : "their") history silently (\(read) lines: gauges rebuilt, nothing counted)\n")
+        log.flush()
+        checkpoint()
+    }
+
+    /// Reads what is new in every source.
+    func readSources(limit: Int = 100_000) {
+        drainJournal(limit: limit)
         if let tailer {
             tailer.poll(handleFileLine)
             noteEmptyGlobs(tailer)
         }
+        takePipelineWarnings()
+    }
+
+    /// Hands on up to `limit` new journal entries.
+    private func drainJournal(limit: Int) {
+        guard let journal else { return }
+        journal.acknowledgeWakeup()
+        var total = 0
+        while total < limit {
+            let n = journal.drain(limit: min(10_000, limit - total), handleJournalEntry)
+            total += n
+            if n == 0 { break }
+        }
+    }
+
+    private func takePipelineWarnings() {
         for warning in chain.takeWarnings() {
             log.write("realm-metrics: warning: \(warning)\n")
             log.flush()
@@ -262,12 +387,15 @@ public final class LiveRunner {
         let worker = workerID(entry.worker)
         if entry.newProcess { chain.startWorkerLife(worker) }
         truncatedJournalLines += entry.forEachLine(maxLineBytes: configuration.maxLineBytes) { start, length in
-            chain.process(start, length, worker: worker)
+            let outcome = chain.process(start, length, worker: worker)
+            if let probe = layoutProbe, let finding = probe.observe(start, length, worker: worker, outcome: outcome) { layoutFound(finding) }
         }
     }
 
     private func handleFileLine(_ start: UnsafePointer<UInt8>, _ length: Int, _ worker: String) {
-        chain.process(start, length, worker: workerID(worker))
+        let id = workerID(worker)
+        let outcome = chain.process(start, length, worker: id)
+        if let probe = layoutProbe, let finding = probe.observe(start, length, worker: id, outcome: outcome) { layoutFound(finding) }
     }
 
     /// Sends the interval's counter deltas and every gauge, and checkpoints: the state is written to a
@@ -309,6 +437,7 @@ public final class LiveRunner {
             metrics: store.snapshot(),
             counts: counts(),
             following: startLine,
+            sources: sources,
             lastError: [journal?.lastError, tailer?.lastError, sink.lastError, lastStateError].compactMap { $0 }.last,
             warnings: activeWarnings.isEmpty ? nil : activeWarnings.keys.sorted().map { activeWarnings[$0]! })
         do {
@@ -363,7 +492,7 @@ public final class LiveRunner {
     public func counts() -> [String: Int64] {
         var out: [String: Int64] = [:]
         for (k, v) in chain.stats.adding(retiredStats).fields { out[k] = v }
-        out["lines_truncated"] = truncatedJournalLines + (tailer?.truncatedLines ?? 0)
+        out["lines_truncated"] = truncatedJournalLines + truncatedHistoryLines + (tailer?.truncatedLines ?? 0)
         out["journal_entries"] = journal?.entriesRead ?? 0
         out["journal_gaps"] = journal?.gaps ?? 0
         out["journal_errors"] = journal?.errors ?? 0
@@ -378,12 +507,16 @@ public final class LiveRunner {
         return out
     }
 
-    /// SIGHUP: new pattern files; the old ones stay when the new ones fail. Metric state is kept.
+    /// SIGHUP: new pattern files; the old ones stay when the new ones fail. Metric state is kept. The
+    /// layout warnings were about the old files: they end, and each worker's next lines are sampled
+    /// against the new ones.
     func reload() {
         do {
             let sets = try loadPatternSets(configuration.patterns, provider: provider)
             retiredStats = retiredStats.adding(chain.stats)
             chain = PipelineChain(patternSets: sets, store: store)
+            layoutProbe = LiveRunner.layoutProbe(for: sets, provider: provider)
+            for key in activeWarnings.keys.sorted() where key.hasPrefix("layout:") { clearWarning(key) }
             log.write("realm-metrics: reloaded pattern files (\(sets.map { "\($0.format): \($0.rules.count) rules" }.joined(separator: ", ")))\n")
         } catch {
             log.write("realm-metrics: reload refused, keeping the pattern files in use: \(error.message)\n")

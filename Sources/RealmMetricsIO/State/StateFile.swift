@@ -20,6 +20,10 @@ public struct SidecarState: Codable, Sendable, Equatable {
     public var counts: [String: Int64]
     /// What is followed and where metrics go, for `status`.
     public var following: String
+    /// The sources the state belongs to (journal location and filter, file globs): a restart reads the
+    /// history of sources not in it silently. Absent in states of older versions: such a state is taken
+    /// to belong to the sources of the run that loads it.
+    public var sources: SourceSet? = nil
     public var lastError: String?
     /// Conditions that silently give zeros (a glob matching nothing, a filter matching no entry, ...),
     /// still current at this flush; shown by `status`. Absent in states of older versions.
