@@ -27,7 +27,9 @@ struct ReplayCommand: ParsableCommand {
             (stats.counters.<name>.count and .rate, stats.gauges.<name>); plain writes <name>. \
             TIME is ISO 8601 (2024-03-01T10:00:00Z), -2h, -1d, yesterday, today, now or \
             @<unix seconds>. Lines before --since rebuild the gauges but are not reported. No \
-            state file is read or written: each worker life starts from zero.
+            state file is read or written: each worker life starts from zero. Journal lives are \
+            those of run: one per process (unit or identifier, and _PID), ended by a stop line or a \
+            new invocation of the unit.
 
             Line counts go to standard error unless --quiet; on a terminal a progress line \
             shows how far a backfill is.

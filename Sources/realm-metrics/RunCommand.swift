@@ -12,6 +12,11 @@ struct RunCommand: ParsableCommand {
             later are handled). With no source given, follows the local journal for the units \
             realm-object-server.service and realm-sync.service.
 
+            Worker lives in the journal: one per process (unit or identifier, and _PID), each with its \
+            own gauges; the host gauges are their sum. A life ends at its stop line, when its unit is \
+            started again (a new _SYSTEMD_INVOCATION_ID), and, following the local journal, when its \
+            process no longer exists (checked at each flush). Ended lives leave the state.
+
             Every --flush-interval seconds it sends counters as deltas and gauges as absolute values over \
             UDP, several per datagram up to --max-packet-size bytes, then saves its state (journal cursor, \
             file positions, all metric state) atomically to <state-dir>/state.json. A restart resumes \

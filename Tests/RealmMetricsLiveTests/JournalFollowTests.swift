@@ -17,6 +17,9 @@ struct ExportEntry {
     var pid: Int
     var seconds: Int
     var message: String
+    /// `_SYSTEMD_UNIT` and `_SYSTEMD_INVOCATION_ID`, for entries of a service's processes.
+    var unit: String? = nil
+    var invocation: String? = nil
 }
 
 /// Builds a journal file with systemd-journal-remote from export-format entries.
@@ -25,7 +28,10 @@ func makeJournalFile(_ entries: [ExportEntry], at path: String, boot: String = "
     for (i, e) in entries.enumerated() {
         let usec = UInt64(e.seconds) * 1_000_000 + UInt64(i)
         text += "__REALTIME_TIMESTAMP=\(usec)\n__MONOTONIC_TIMESTAMP=\(usec)\n_BOOT_ID=\(boot)\n"
-        text += "SYSLOG_IDENTIFIER=\(e.identifier)\n_PID=\(e.pid)\nPRIORITY=6\nMESSAGE=\(e.message)\n\n"
+        text += "SYSLOG_IDENTIFIER=\(e.identifier)\n_PID=\(e.pid)\nPRIORITY=6\n"
+        if let unit = e.unit { text += "_SYSTEMD_UNIT=\(unit)\n" }
+        if let invocation = e.invocation { text += "_SYSTEMD_INVOCATION_ID=\(invocation)\n" }
+        text += "MESSAGE=\(e.message)\n\n"
     }
     try? FileManager.default.removeItem(atPath: path)
     let (status, _, err) = try sh("/lib/systemd/systemd-journal-remote --output='\(path)' -", input: Data(text.utf8))
@@ -129,36 +135,6 @@ struct JournalFollowTests {
             #expect(journalCount(id) == 0)
             return writer
         }
-    }
-
-    @Test("a new _PID for the same identifier is a new worker life, even without a start banner")
-    func pidChange() throws {
-        let dir = TempDir()
-        let id = "rm-pid"
-        var entries: [ExportEntry] = [
-            .init(identifier: id, pid: 100, seconds: 1000, message: "Realm sync server started ([realm-core-5.23.8], [realm-sync-4.9.5])"),
-        ]
-        for c in 1...3 {
-            entries.append(.init(identifier: id, pid: 100, seconds: 1001, message: "HTTP Connection[\(c)]: Connection from 10.0.0.1:\(5000 + c)"))
-            entries.append(.init(identifier: id, pid: 100, seconds: 1001, message: "Sync Connection[\(c)]: Session[1]: Session initiated"))
-        }
-        // The worker crashed (no line) and a new process took over.
-        entries.append(.init(identifier: id, pid: 200, seconds: 1002, message: "HTTP Connection[1]: Connection from 10.0.0.2:6000"))
-        entries.append(.init(identifier: id, pid: 200, seconds: 1002, message: "Sync Connection[1]: Session[4]: Session initiated"))
-        entries.append(.init(identifier: id, pid: 200, seconds: 1002, message: "Sync Connection[1]: Session[4]: Session terminated"))
-        try makeJournalFile(entries, at: dir.file("w.journal"))
-
-        let receiver = try StatsdReceiver()
-        defer { receiver.stop() }
-        let sidecar = try Sidecar(runArgs(receiver, dir, ["--journal-file", dir.file("w.journal"), "--identifier", id]), stderrPath: dir.file("err"))
-        try sidecar.waitForStderr("rebuilt the gauges from 10 lines")
-        #expect(waitUntil(10) { receiver.lastGauges["realm.t.connection.online"] != nil })
-        #expect(receiver.lastGauges["realm.t.connection.online"] == 1)
-        #expect(receiver.lastGauges["realm.t.session.online"] == 0)
-        #expect(sidecar.terminate() == 0)
-        let state = try String(contentsOfFile: dir.file("state/state.json"), encoding: .utf8)
-        #expect(state.contains("\"ident:rm-pid\":200"))
-        #expect(state.contains("\"lives\":2"))
     }
 
     @Test("a saved cursor that no longer exists: resume after its time, say so, count the gap")

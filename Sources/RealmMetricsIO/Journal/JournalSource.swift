@@ -7,8 +7,10 @@ import RealmMetricsCore
 ///
 /// - Filters: `_SYSTEMD_UNIT=` for each unit and `SYSLOG_IDENTIFIER=` for each identifier (OR within a
 ///   field, AND across fields).
-/// - Worker identity: the unit (or, without one, the identifier) plus `_PID`; a new `_PID` for the same
-///   unit is a new worker life even when the process wrote no banner.
+/// - Worker identity: each entry names its source (the unit, or without one the identifier) and its
+///   process (`_PID`); ``JournalLives`` makes one worker life of each pair. The follower reports when a
+///   unit's `_SYSTEMD_INVOCATION_ID` changes (the unit was started again: every process of the
+///   invocation before is gone).
 /// - The cursor advances over every entry read, matched or not. A saved cursor that no longer exists is
 ///   resumed at the first entry after its time, reported, and counted as a gap.
 /// - Errors are reported, the journal is reopened and following continues from the cursor.
@@ -42,10 +44,14 @@ public final class JournalSource {
     public struct Entry {
         /// The `MESSAGE` bytes (valid only during the callback).
         public var message: UnsafeRawBufferPointer
+        /// The worker life: ``source`` and `_PID` (``JournalLives/key(source:pid:)``).
         public var worker: String
+        /// `unit:<_SYSTEMD_UNIT>`, else `ident:<SYSLOG_IDENTIFIER>`, else `journal`.
+        public var source: String
         public var pid: Int?
-        /// A different process than the last entry of the same worker.
-        public var newProcess: Bool
+        /// The entry carries a `_SYSTEMD_INVOCATION_ID` other than the one seen before for ``source``:
+        /// the unit was started again, and every process of its earlier invocation is gone.
+        public var newInvocation: Bool
         public var realtimeMicroseconds: UInt64
 
         /// Hands each line of the message to `body` (a message may hold several lines of the worker's
@@ -87,8 +93,8 @@ public final class JournalSource {
     private var savedCursor: String?
     /// The journal moved past `savedCursor` since it was last fetched.
     private var positionMoved = false
-    /// Worker → last `_PID` seen.
-    public private(set) var pids: [String: Int]
+    /// Source (``Entry/source``) → the `_SYSTEMD_INVOCATION_ID` of its last entry that had one.
+    public private(set) var invocations: [String: String]
     public private(set) var entriesRead: Int64 = 0
     /// Saved cursors that no longer existed.
     public private(set) var gaps: Int64 = 0
@@ -98,11 +104,20 @@ public final class JournalSource {
     /// The current entry was positioned on but not yet handed on.
     private var currentPending = false
 
-    public init(configuration: Configuration, cursor: String? = nil, pids: [String: Int] = [:], report: @escaping (String) -> Void) {
+    public init(configuration: Configuration, cursor: String? = nil, invocations: [String: String] = [:], report: @escaping (String) -> Void) {
         self.configuration = configuration
         self.savedCursor = cursor
-        self.pids = pids
+        self.invocations = invocations
         self.report = report
+    }
+
+    /// Forgets the invocations of sources not in `sources` (those with no worker life left: nothing of
+    /// theirs can end), so the table does not grow with every unit ever seen.
+    public func keepInvocations(of sources: Set<String>) {
+        guard invocations.keys.contains(where: { !sources.contains($0) }) else { return }
+        invocations = invocations.filter { sources.contains($0.key) }
+        replacedInvocations = replacedInvocations.filter { sources.contains($0.key) }
+        invocationStale = true
     }
 
     /// Opens the journal and positions after the saved cursor, or at the head when there is none.
@@ -153,21 +168,35 @@ public final class JournalSource {
 
     deinit { messageBuffer.deallocate() }
 
-    /// The worker key of the last entry, and the unit and identifier bytes it was built from.
+    /// The source and worker keys of the last entry, and the unit, identifier and `_PID` they were built
+    /// from.
+    private var lastSource = "journal"
     private var lastWorker = "journal"
     private var lastUnit: [UInt8] = []
     private var lastIdentifier: [UInt8] = []
     private var lastHadUnit = false
     private var lastHadIdentifier = false
-    private var workerKeyStale = true
-    /// The last `_PID` seen for `lastWorker` (already in `pids`).
+    private var sourceKeyStale = true
     private var lastPid: Int? = nil
+    /// The `_SYSTEMD_INVOCATION_ID` bytes of the last entry that had one; stale when they (or the
+    /// source) changed since they were compared with ``invocations``.
+    private var lastInvocation: [UInt8] = []
+    private var invocationStale = true
+    /// Source → the invocation its current one replaced.
+    private var replacedInvocations: [String: String] = [:]
 
     @inline(__always)
     static func value(_ field: UnsafeRawBufferPointer, _ name: StaticString) -> UnsafeRawBufferPointer? {
         let n = name.utf8CodeUnitCount
         guard field.count >= n, memcmp(field.baseAddress!, name.utf8Start, n) == 0 else { return nil }
         return UnsafeRawBufferPointer(rebasing: field[n...])
+    }
+
+    /// Whether `bytes` holds the same bytes as `value`.
+    @inline(__always)
+    static func same(_ bytes: [UInt8], _ value: UnsafeRawBufferPointer) -> Bool {
+        guard bytes.count == value.count else { return false }
+        return bytes.isEmpty || bytes.withUnsafeBytes { memcmp($0.baseAddress!, value.baseAddress!, value.count) == 0 }
     }
 
     /// Hands on up to `limit` new entries; returns how many. Errors reopen the journal.
@@ -188,7 +217,7 @@ public final class JournalSource {
                 // One pass over the entry's fields, taking what is needed at once: the bytes of a field are
                 // only valid until the next field is read.
                 var hasMessage = false
-                var hasUnit = false, hasIdentifier = false
+                var hasUnit = false, hasIdentifier = false, hasInvocation = false
                 var pid: Int? = nil
                 var messageLength = 0
                 journal.forEachField { field in
@@ -207,34 +236,54 @@ public final class JournalSource {
                         pid = WholeNumber.parse(value).map { Int($0) }
                     } else if let value = JournalSource.value(field, "_SYSTEMD_UNIT=") {
                         hasUnit = true
-                        if !lastUnit.elementsEqual(value) { lastUnit = Array(value); workerKeyStale = true }
+                        if !JournalSource.same(lastUnit, value) { lastUnit = Array(value); sourceKeyStale = true }
                     } else if let value = JournalSource.value(field, "SYSLOG_IDENTIFIER=") {
                         hasIdentifier = true
-                        if !lastIdentifier.elementsEqual(value) { lastIdentifier = Array(value); workerKeyStale = true }
+                        if !JournalSource.same(lastIdentifier, value) { lastIdentifier = Array(value); sourceKeyStale = true }
+                    } else if let value = JournalSource.value(field, "_SYSTEMD_INVOCATION_ID=") {
+                        hasInvocation = true
+                        if !JournalSource.same(lastInvocation, value) { lastInvocation = Array(value); invocationStale = true }
                     }
                 }
                 positionMoved = true
                 guard hasMessage else { continue }
                 let message = UnsafeRawBufferPointer(start: messageBuffer, count: messageLength)
-                // Consecutive entries nearly always come from the same worker: its key is built again only
-                // when the unit or identifier bytes change.
-                if workerKeyStale || hasUnit != lastHadUnit || hasIdentifier != lastHadIdentifier {
-                    lastWorker = hasUnit ? "unit:" + String(decoding: lastUnit, as: UTF8.self)
+                // Consecutive entries nearly always come from the same process: the keys are built again
+                // only when the unit, identifier or _PID change.
+                var workerKeyStale = false
+                if sourceKeyStale || hasUnit != lastHadUnit || hasIdentifier != lastHadIdentifier {
+                    lastSource = hasUnit ? "unit:" + String(decoding: lastUnit, as: UTF8.self)
                         : hasIdentifier ? "ident:" + String(decoding: lastIdentifier, as: UTF8.self) : "journal"
                     lastHadUnit = hasUnit
                     lastHadIdentifier = hasIdentifier
-                    workerKeyStale = false
-                    lastPid = nil
+                    sourceKeyStale = false
+                    workerKeyStale = true
+                    invocationStale = true
                 }
-                let worker = lastWorker
-                var newProcess = false
-                if let pid, pid != lastPid {
-                    if let last = pids[worker], last != pid { newProcess = true }
-                    pids[worker] = pid
+                if workerKeyStale || pid != lastPid {
+                    lastWorker = JournalLives.key(source: lastSource, pid: pid)
                     lastPid = pid
                 }
+                // The invocation is compared with the source's known one only when its bytes (or the
+                // source) changed.
+                // A late entry of the invocation just replaced (its stream read after the new one's first
+                // entry) changes nothing.
+                var newInvocation = false
+                if hasInvocation && invocationStale {
+                    let invocation = String(decoding: lastInvocation, as: UTF8.self)
+                    if let known = invocations[lastSource] {
+                        if known != invocation && replacedInvocations[lastSource] != invocation {
+                            newInvocation = true
+                            replacedInvocations[lastSource] = known
+                            invocations[lastSource] = invocation
+                        }
+                    } else {
+                        invocations[lastSource] = invocation
+                    }
+                    invocationStale = false
+                }
                 let time = (try? journal.realtimeMicroseconds()) ?? 0
-                body(Entry(message: message, worker: worker, pid: pid, newProcess: newProcess, realtimeMicroseconds: time))
+                body(Entry(message: message, worker: lastWorker, source: lastSource, pid: pid, newInvocation: newInvocation, realtimeMicroseconds: time))
                 entriesRead += 1
                 count += 1
             }

@@ -101,10 +101,10 @@ public final class LiveRunner {
             throw RealmMetricsError(.usage, "own metrics prefix '\(ownPrefix)' must be dot-separated parts of letters, digits, _ and -")
         }
         ownEncoder = ownPrefix.isEmpty ? nil : StatsdEncoder(prefix: ownPrefix)
-        if let saved { store.restore(saved.metrics) }
+        if let saved { store.restore(JournalLives.upgrade(saved.metrics, pids: saved.journal?.pids)) }
 
         if let journalConfiguration = configuration.journal {
-            let source = JournalSource(configuration: journalConfiguration, cursor: saved?.journal?.cursor, pids: saved?.journal?.pids ?? [:]) { [log] message in
+            let source = JournalSource(configuration: journalConfiguration, cursor: saved?.journal?.cursor, invocations: saved?.journal?.invocations ?? [:]) { [log] message in
                 log.write("realm-metrics: \(message)\n")
                 log.flush()
             }
@@ -240,9 +240,11 @@ public final class LiveRunner {
         store.workerID(key, remembering: &lastWorker)
     }
 
+    /// One journal entry: its lines go to the life of its process (``JournalLives``); a new invocation of
+    /// its unit first ends every life of the earlier one.
     private func handleJournalEntry(_ entry: JournalSource.Entry) {
+        if entry.newInvocation && !JournalLives.endLives(of: entry.source, in: store).isEmpty { lastWorker = ("", -1) }
         let worker = workerID(entry.worker)
-        if entry.newProcess { chain.startWorkerLife(worker) }
         truncatedJournalLines += entry.forEachLine(maxLineBytes: configuration.maxLineBytes) { start, length in
             chain.process(start, length, worker: worker)
         }
@@ -254,14 +256,27 @@ public final class LiveRunner {
 
     /// Sends the interval's counter deltas and every gauge, and checkpoints: the state is written to a
     /// temporary file first, the datagrams sent, then the file renamed into place, so a crash can at
-    /// most repeat or miss one interval, and only in the instant between send and rename.
+    /// most repeat or miss one interval, and only in the instant between send and rename. Journal lives
+    /// that ended (a stop line; on the local journal, a process gone) are removed first.
     func flush() {
+        endJournalLives()
         var lines = store.flush().map(encoder.line)
         flushes += 1
         lines += ownMetricLines()
         let prepared = prepareCheckpoint()
         sink.send(StatsdEncoder.pack(lines, maxBytes: configuration.maxPacketBytes))
         if let prepared { commit(prepared) }
+    }
+
+    /// Removes the journal lives that ended or hold nothing; on the local journal, also those whose process
+    /// no longer exists (in journal files of another machine a process check means nothing).
+    func endJournalLives() {
+        guard let journal else { return }
+        var check: ((Int) -> Bool)? = nil
+        if journal.configuration.location == .local { check = { JournalLives.processExists($0) } }
+        guard !JournalLives.sweep(store, processExists: check).isEmpty else { return }
+        lastWorker = ("", -1)
+        journal.keepInvocations(of: JournalLives.sources(in: store))
     }
 
     /// The sidecar's own metrics: its counts as counter deltas, and the checkpoint age as a gauge.
@@ -286,7 +301,7 @@ public final class LiveRunner {
     private func prepareCheckpoint() -> StateFile.Prepared? {
         let state = SidecarState(
             savedAtMillis: wallClockMillis(),
-            journal: journal.map { SidecarState.JournalPosition(cursor: $0.cursor, pids: $0.pids) },
+            journal: journal.map { SidecarState.JournalPosition(cursor: $0.cursor, invocations: $0.invocations.isEmpty ? nil : $0.invocations) },
             files: tailer?.positions ?? [],
             metrics: store.snapshot(),
             counts: counts(),
