@@ -50,7 +50,7 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("With --journal: this journal file (repeatable).", valueName: "path"))
     var journalFile: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("With --journal: entries of this systemd unit (repeatable).", valueName: "unit"))
+    @Option(name: .long, help: ArgumentHelp("With --journal: entries of this systemd unit (repeatable); a name without a unit type gets .service, as for journalctl -u (no globs).", valueName: "unit"))
     var unit: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("With --journal: entries with this SYSLOG_IDENTIFIER (repeatable).", valueName: "identifier"))
@@ -100,6 +100,7 @@ struct ReplayCommand: ParsableCommand {
             throw ValidationError("--journal-directory, --journal-file, --unit and --identifier need --journal")
         }
         if journalDirectory != nil && !journalFile.isEmpty { throw ValidationError("give --journal-directory or --journal-file, not both") }
+        for unit in unit { _ = try unitName(unit) }
         if bucket < 1 || bucket > 86_400 { throw ValidationError("--bucket must be between 1 and 86400 seconds") }
         if GraphiteEncoder.Naming(rawValue: graphiteNaming) == nil { throw ValidationError("--graphite-naming must be statsd or plain") }
         let now = wallClockMillisForCLI()
@@ -141,7 +142,7 @@ struct ReplayCommand: ParsableCommand {
         configuration.files = files
         if journal {
             configuration.journal = JournalSource.Configuration(location: Journal.Location(directory: journalDirectory, files: journalFile),
-                                                                units: unit, identifiers: identifier)
+                                                                units: try unit.map(unitName), identifiers: identifier)
         }
         let now = wallClockMillisForCLI()
         configuration.sinceMillis = since.flatMap { TimeExpression.parse($0, nowMillis: now) }

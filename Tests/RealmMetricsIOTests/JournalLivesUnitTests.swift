@@ -6,7 +6,7 @@ import Glibc
 @testable import RealmMetricsIO
 @testable import RealmMetricsCore
 
-@Suite("Journal lives (no journal)")
+@Suite("Journal lives and filters (no journal)")
 struct JournalLivesUnitTests {
     @Test("worker keys: source and _PID, and back; file keys are not journal keys")
     func keys() {
@@ -87,5 +87,29 @@ struct JournalLivesUnitTests {
         child.waitUntilExit()
         #expect(!JournalLives.processExists(Int(child.processIdentifier)))
         #expect(JournalLives.processExists(0))
+    }
+
+    @Test("unit names as journalctl -u takes them; globs refused")
+    func unitNames() throws {
+        typealias C = JournalSource.Configuration
+        #expect(try C.unitName("realm-sync") == "realm-sync.service")
+        #expect(try C.unitName("realm-sync.service") == "realm-sync.service")
+        #expect(try C.unitName("realm-sync.socket") == "realm-sync.socket")
+        #expect(try C.unitName("worker@2") == "worker@2.service")
+        #expect(try C.unitName("realm.sync") == "realm.sync.service")
+        #expect(try C.unitName("session-3.scope") == "session-3.scope")
+        for glob in ["realm-*", "realm-sync.[st]ervice", "w?"] {
+            #expect(throws: RealmMetricsError.self) { try C.unitName(glob) }
+        }
+        #expect(throws: RealmMetricsError.self) { try C.unitName("") }
+    }
+
+    @Test("the start line's words say how the filters combine")
+    func summary() {
+        typealias C = JournalSource.Configuration
+        #expect(C(units: ["a.service", "b.service"], identifiers: ["c"]).summary == "the local journal, units a.service or b.service, and identifier c")
+        #expect(C(units: ["a.service"]).summary == "the local journal, unit a.service")
+        #expect(C(location: .directory("/j"), identifiers: ["x", "y", "z"]).summary == "the journal in /j, identifiers x, y or z")
+        #expect(C(location: .files(["/f1", "/f2"])).summary == "journal files /f1, /f2")
     }
 }

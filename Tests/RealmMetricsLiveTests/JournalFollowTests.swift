@@ -59,7 +59,7 @@ struct JournalFollowTests {
         defer { receiver.stop() }
         let first = try Sidecar(runArgs(receiver, dir, ["--identifier", id]), stderrPath: dir.file("err1"))
         try first.waitForStderr("rebuilt the gauges from 20 lines of history")
-        #expect(first.stderr.contains("following the local journal, identifiers \(id); sending statsd to 127.0.0.1:\(receiver.port) every 0.2 s as realm.t.*"))
+        #expect(first.stderr.contains("following the local journal, identifier \(id); sending statsd to 127.0.0.1:\(receiver.port) every 0.2 s as realm.t.*"))
         // Sessions and connections open before the sidecar started are reported; past counts are not.
         let (before, historyGauges) = try expectedFor(Array(lines[0..<20]), in: dir, name: "h.log")
         #expect(historyGauges["realm.t.session.online"] == 2)

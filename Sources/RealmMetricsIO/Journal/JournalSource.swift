@@ -6,7 +6,7 @@ import RealmMetricsCore
 /// Follows the journal for some units and identifiers, remembering where it stands.
 ///
 /// - Filters: `_SYSTEMD_UNIT=` for each unit and `SYSLOG_IDENTIFIER=` for each identifier (OR within a
-///   field, AND across fields).
+///   field, AND across fields). Unit names are exact (see ``Configuration/unitName(_:)``).
 /// - Worker identity: each entry names its source (the unit, or without one the identifier) and its
 ///   process (`_PID`); ``JournalLives`` makes one worker life of each pair. The follower reports when a
 ///   unit's `_SYSTEMD_INVOCATION_ID` changes (the unit was started again: every process of the
@@ -17,8 +17,22 @@ import RealmMetricsCore
 ///
 /// Owns its ``Journal`` handle: create and use it on one thread.
 public final class JournalSource {
+    /// One journal match: `FIELD=value`.
+    public struct Match: Sendable, Hashable {
+        public var field: String
+        public var value: String
+        public init(field: String, value: String) {
+            self.field = field
+            self.value = value
+        }
+        public var text: String { "\(field)=\(value)" }
+        /// The option that names it (`--unit X`, `--identifier X`).
+        public var option: String { field == "_SYSTEMD_UNIT" ? "--unit \(value)" : "--identifier \(value)" }
+    }
+
     public struct Configuration: Sendable, Equatable {
         public var location: Journal.Location
+        /// Exact unit names (`realm-sync.service`): the journal matches them as they are written.
         public var units: [String]
         public var identifiers: [String]
         public init(location: Journal.Location = .local, units: [String] = [], identifiers: [String] = []) {
@@ -27,16 +41,53 @@ public final class JournalSource {
             self.identifiers = identifiers
         }
 
-        public var summary: String {
-            var parts: [String] = []
-            switch location {
-            case .local: parts.append("the local journal")
-            case let .directory(d): parts.append("the journal in \(d)")
-            case let .files(f): parts.append("journal files \(f.joined(separator: ", "))")
+        /// The unit types systemd knows (the suffix of every unit name).
+        public static let unitTypes: Set<String> = ["service", "socket", "device", "mount", "automount", "swap", "target", "path", "timer", "slice", "scope"]
+
+        /// The unit name the journal holds for `name`, as `journalctl -u` reads it: a name without the
+        /// suffix of a known unit type gets `.service` (`realm-sync` → `realm-sync.service`,
+        /// `worker@2` → `worker@2.service`); a name with one is kept (`realm-sync.socket`). Globs are
+        /// refused: journal matches take exact names.
+        public static func unitName(_ name: String) throws(RealmMetricsError) -> String {
+            if name.isEmpty { throw RealmMetricsError(.usage, "--unit '': give a unit name") }
+            if name.contains(where: { "*?[".contains($0) }) {
+                throw RealmMetricsError(.usage, "--unit '\(name)': globs are not supported (journal matches take exact unit names): name each unit")
             }
-            if !units.isEmpty { parts.append("units \(units.joined(separator: ", "))") }
-            if !identifiers.isEmpty { parts.append("identifiers \(identifiers.joined(separator: ", "))") }
-            return parts.joined(separator: ", ")
+            if let dot = name.lastIndex(of: "."), unitTypes.contains(String(name[name.index(after: dot)...])) { return name }
+            return name + ".service"
+        }
+
+        /// The matches of the filter: units, then identifiers.
+        public var matches: [Match] {
+            units.map { Match(field: "_SYSTEMD_UNIT", value: $0) } + identifiers.map { Match(field: "SYSLOG_IDENTIFIER", value: $0) }
+        }
+
+        /// Where the entries are read: `the local journal`, `the journal in DIR`, `journal files F, G`.
+        public var locationText: String {
+            switch location {
+            case .local: "the local journal"
+            case let .directory(d): "the journal in \(d)"
+            case let .files(f): "journal files \(f.joined(separator: ", "))"
+            }
+        }
+
+        /// The filter in words, saying how its parts combine: `units A, B or C, and identifier D`; empty
+        /// without a filter.
+        public var filterText: String {
+            func alternatives(_ one: String, _ many: String, _ values: [String]) -> String? {
+                switch values.count {
+                case 0: return nil
+                case 1: return "\(one) \(values[0])"
+                default: return "\(many) \(values.dropLast().joined(separator: ", ")) or \(values.last!)"
+                }
+            }
+            return [alternatives("unit", "units", units), alternatives("identifier", "identifiers", identifiers)]
+                .compactMap { $0 }.joined(separator: ", and ")
+        }
+
+        /// What is followed: `the local journal, units A or B, and identifier C`.
+        public var summary: String {
+            filterText.isEmpty ? locationText : "\(locationText), \(filterText)"
         }
     }
 
@@ -120,12 +171,25 @@ public final class JournalSource {
         invocationStale = true
     }
 
+    /// Whether any entry in the journal matches each of `filters` (each a list of matches, combined as
+    /// the follower combines them), read with a handle of its own: the follower's position is untouched.
+    public func hasEntries(_ filters: [[Match]]) throws(JournalError) -> [Bool] {
+        let j = try Journal(configuration.location)
+        var found: [Bool] = []
+        for filter in filters {
+            j.flushMatches()
+            for match in filter { try j.addMatch(field: match.field, value: match.value) }
+            try j.seekHead()
+            found.append(try j.next())
+        }
+        return found
+    }
+
     /// Opens the journal and positions after the saved cursor, or at the head when there is none.
     public func open() throws(JournalError) {
         let cursor = self.cursor
         let j = try Journal(configuration.location)
-        for unit in configuration.units { try j.addMatch(field: "_SYSTEMD_UNIT", value: unit) }
-        for identifier in configuration.identifiers { try j.addMatch(field: "SYSLOG_IDENTIFIER", value: identifier) }
+        for match in configuration.matches { try j.addMatch(field: match.field, value: match.value) }
         journal = j
         currentPending = false
         positionMoved = false

@@ -51,6 +51,12 @@ public final class LiveRunner {
     /// Line counts of pipelines replaced by a reload.
     var retiredStats = PipelineStats()
     var journal: JournalSource?
+    /// Warns when the journal filter matches no entry. A host runs one of the default units, not both:
+    /// only the filter as a whole is checked for them.
+    lazy var journalFilterCheck: JournalFilterCheck? = journal.map { journal in
+        JournalFilterCheck(source: journal, alternatives: Set(RunConfiguration.defaultUnits.map { JournalSource.Match(field: "_SYSTEMD_UNIT", value: $0) }),
+                           warn: { [unowned self] in warn($0, $1) }, clear: { [unowned self] in clearWarning($0, $1) })
+    }
     var tailer: FileTailer?
     let sink: StatsdSink
     let encoder: StatsdEncoder
@@ -225,6 +231,7 @@ public final class LiveRunner {
                 total += n
                 if n == 0 { break }
             }
+            journalFilterCheck?.afterRead()
         }
         tailer?.poll(handleFileLine)
         for warning in chain.takeWarnings() {
@@ -260,6 +267,7 @@ public final class LiveRunner {
     /// that ended (a stop line; on the local journal, a process gone) are removed first.
     func flush() {
         endJournalLives()
+        journalFilterCheck?.recheckValues()
         var lines = store.flush().map(encoder.line)
         flushes += 1
         lines += ownMetricLines()
