@@ -43,3 +43,9 @@ func fail(_ error: RealmMetricsError) -> ExitCode {
     stderr.flush()
     return ExitCode(error.code == .usage ? 2 : 1)
 }
+
+/// The journal's name for a `--unit` value (``JournalSource/Configuration/unitName(_:)``); a name it
+/// refuses is a usage error.
+func unitName(_ name: String) throws -> String {
+    do { return try JournalSource.Configuration.unitName(name) } catch { throw ValidationError(error.message) }
+}

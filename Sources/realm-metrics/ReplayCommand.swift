@@ -27,7 +27,9 @@ struct ReplayCommand: ParsableCommand {
             (stats.counters.<name>.count and .rate, stats.gauges.<name>); plain writes <name>. \
             TIME is ISO 8601 (2024-03-01T10:00:00Z), -2h, -1d, yesterday, today, now or \
             @<unix seconds>. Lines before --since rebuild the gauges but are not reported. No \
-            state file is read or written: each worker life starts from zero.
+            state file is read or written: each worker life starts from zero. Journal lives are \
+            those of run: one per process (unit or identifier, and _PID), ended by a stop line or a \
+            new invocation of the unit.
 
             Line counts go to standard error unless --quiet; on a terminal a progress line \
             shows how far a backfill is.
@@ -48,7 +50,7 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("With --journal: this journal file (repeatable).", valueName: "path"))
     var journalFile: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("With --journal: entries of this systemd unit (repeatable).", valueName: "unit"))
+    @Option(name: .long, help: ArgumentHelp("With --journal: entries of this systemd unit (repeatable); a name without a unit type gets .service, as for journalctl -u (no globs).", valueName: "unit"))
     var unit: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("With --journal: entries with this SYSLOG_IDENTIFIER (repeatable).", valueName: "identifier"))
@@ -99,6 +101,7 @@ struct ReplayCommand: ParsableCommand {
             throw ValidationError("--journal-directory, --journal-file, --unit and --identifier need --journal")
         }
         if journalDirectory != nil && !journalFile.isEmpty { throw ValidationError("give --journal-directory or --journal-file, not both") }
+        for unit in unit { _ = try unitName(unit) }
         if bucket < 1 || bucket > 86_400 { throw ValidationError("--bucket must be between 1 and 86400 seconds") }
         if GraphiteEncoder.Naming(rawValue: graphiteNaming) == nil { throw ValidationError("--graphite-naming must be statsd or plain") }
         let now = wallClockMillisForCLI()
@@ -140,7 +143,7 @@ struct ReplayCommand: ParsableCommand {
         configuration.files = files
         if journal {
             configuration.journal = JournalSource.Configuration(location: Journal.Location(directory: journalDirectory, files: journalFile),
-                                                                units: unit, identifiers: identifier)
+                                                                units: try unit.map(unitName), identifiers: identifier)
         }
         let now = wallClockMillisForCLI()
         configuration.sinceMillis = since.flatMap { TimeExpression.parse($0, nowMillis: now) }

@@ -8,12 +8,20 @@ struct RunCommand: ParsableCommand {
         abstract: "Follow the workers' logs and send statsd metrics: the sidecar's main job.",
         discussion: """
             Sources: the journal (filtered by --unit and --identifier: OR within one option, AND across \
-            them) and/or log files (--file GLOB). A file is its device, inode and first bytes, whatever its \
-            name: rotated names a glob also matches (w.log.1, w.log-20261201) are never followed on their \
-            own, compressed files are never read; a renamed file is read on for --rotate-wait seconds and \
-            until it stops growing; after copytruncate the copy (keep it uncompressed: delaycompress) is \
-            read from where reading stopped. Deletion and files that appear later are handled. With no source given, follows the local journal for the units \
-            realm-object-server.service and realm-sync.service.
+            them, as the start line spells out) and/or log files (--file GLOB). A file is its device, \
+            inode and first bytes, whatever its name: rotated names a glob also matches (w.log.1, \
+            w.log-20261201) are never followed on their own, compressed files are never read; a renamed \
+            file is read on for --rotate-wait seconds and until it stops growing; after copytruncate the \
+            copy (keep it uncompressed: delaycompress) is read from where reading stopped. Deletion and \
+            files that appear later are handled. With no source given, follows the local journal for the \
+            units realm-object-server.service or realm-sync.service. A filter that matches no entry in \
+            the whole journal, or a --file glob that matches no file, is a warning (also in `status`) \
+            until it matches.
+
+            Worker lives in the journal: one per process (unit or identifier, and _PID), each with its \
+            own gauges; the host gauges are their sum. A life ends at its stop line, when its unit is \
+            started again (a new _SYSTEMD_INVOCATION_ID), and, following the local journal, when its \
+            process no longer exists (checked at each flush). Ended lives leave the state.
 
             Every --flush-interval seconds it sends counters as deltas and gauges as absolute values over \
             UDP, several per datagram up to --max-packet-size bytes, then saves its state (journal cursor, \
@@ -43,7 +51,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("YAML file with any of these options (keys: patterns, prefix, unit, identifier, journal_directory, journal_file, file, statsd, flush_interval, state_dir, max_packet_size, max_line_bytes, own_metrics_prefix, rotate_wait); options given here override it.", valueName: "file"))
     var config: String?
 
-    @Option(name: .long, help: ArgumentHelp("Follow journal entries of this systemd unit (repeatable).", valueName: "unit"))
+    @Option(name: .long, help: ArgumentHelp("Follow journal entries of this systemd unit (repeatable); a name without a unit type gets .service, as for journalctl -u (no globs).", valueName: "unit"))
     var unit: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("Follow journal entries with this SYSLOG_IDENTIFIER (repeatable).", valueName: "identifier"))
@@ -109,7 +117,7 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("max line bytes must be between 64 and \(ConfigFile.lineBytesRange.upperBound)")
         }
 
-        let units = pick(unit, file.unit)
+        let units = try pick(unit, file.unit).map(unitName)
         let identifiers = pick(identifier, file.identifier)
         let directory = journalDirectory ?? file.journalDirectory
         let journalFiles = pick(journalFile, file.journalFile)

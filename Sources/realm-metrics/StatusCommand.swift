@@ -5,7 +5,7 @@ import RealmMetricsIO
 struct StatusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show what a sidecar follows, where it stands, its last flush, counts and last error.",
+        abstract: "Show what a sidecar follows, where it stands, its worker lives, last flush, counts, warnings and last error.",
         discussion: "Reads <state-dir>/state.json, which `run` writes after every flush. Exit status 1 when there is none."
     )
 

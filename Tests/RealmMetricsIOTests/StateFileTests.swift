@@ -28,7 +28,7 @@ struct StateFileTests {
         }
         _ = pipeline.store.flush()
         Array("open c".utf8).withUnsafeBufferPointer { _ = pipeline.process($0.baseAddress!, $0.count, worker: w) }
-        return SidecarState(savedAtMillis: 1, journal: .init(cursor: "s=1;t=abc", pids: ["unit:a": 42]),
+        return SidecarState(savedAtMillis: 1, journal: .init(cursor: "s=1;t=abc", invocations: ["unit:a": "0123456789abcdef0123456789abcdef"]),
                             files: [FilePosition(path: "/x", device: 1, inode: 2, fingerprint: "61", offset: 9)],
                             metrics: pipeline.store.snapshot(), counts: ["lines_read": 4], following: "f", lastError: nil)
     }

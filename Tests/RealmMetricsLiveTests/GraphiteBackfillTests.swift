@@ -73,9 +73,13 @@ struct GraphiteBackfillTests {
         defer { kill(carbon.processIdentifier, SIGKILL); carbon.waitUntilExit() }
         guard waitUntil(20, { canConnect(port) }) else { throw TestFailure("carbon-cache did not listen on \(port)") }
 
-        // Two workers; worker a restarts by crashing (new _PID, no banner); the window cuts through its life.
+        // Two workers; worker a crashes without a line and its unit is started again (a new invocation,
+        // a new _PID, no banner); the window cuts through its life.
         let t0 = Int(Date().timeIntervalSince1970) / 10 * 10 - 3600
-        func e(_ id: String, _ pid: Int, _ dt: Int, _ m: String) -> ExportEntry { ExportEntry(identifier: id, pid: pid, seconds: t0 + dt, message: m) }
+        func e(_ id: String, _ pid: Int, _ dt: Int, _ m: String) -> ExportEntry {
+            ExportEntry(identifier: id, pid: pid, seconds: t0 + dt, message: m, unit: "\(id).service",
+                        invocation: String(repeating: pid == 200 ? "2" : "1", count: 32))
+        }
         let entries = [
             e("realm-a", 100, 0, "Realm sync server started ([realm-core-5.23.8], [realm-sync-4.9.5])"),
             e("realm-a", 100, 1, "HTTP Connection[1]: Connection from 10.0.0.1:1"),

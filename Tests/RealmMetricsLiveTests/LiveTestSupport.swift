@@ -55,6 +55,11 @@ func sh(_ command: String, input: Data? = nil) throws -> (Int32, String, String)
     return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
 }
 
+/// Every suite that writes to the journald, one at a time: some of them kill, restart, rotate and
+/// vacuum it, which the others must not see in the middle of a test.
+@Suite("Live: suites that use the journald", .serialized)
+enum JournaldSuites {}
+
 /// The journald of the tests: always a private one, started by `scripts/private-journald.sh` (which
 /// `make test` runs the tests under) in mount and PID namespaces of their own. The host's journald is
 /// never written to, signalled, rotated or vacuumed: without the private one, journal tests fail with a

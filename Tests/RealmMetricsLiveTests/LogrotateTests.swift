@@ -135,7 +135,7 @@ struct LogrotateTests {
     func createWorkerReopensLate() throws {
         let dir = TempDir()
         let logs = try RotatedLogs(dir)
-        let lines = try workerLog(4000)
+        let lines = try workerLog(7000)
         let receiver = try StatsdReceiver()
         defer { receiver.stop() }
         appendText(logs.log, "")

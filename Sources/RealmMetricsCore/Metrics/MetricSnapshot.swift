@@ -15,6 +15,9 @@ public struct MetricSnapshot: Codable, Sendable, Equatable {
         public var open: [String: [String]]
         /// Gauge name → running total.
         public var totals: [String: Int64]
+        /// True when the worker's life ended and no new one started; absent (false) otherwise, and in
+        /// snapshots of older versions.
+        public var ended: Bool? = nil
     }
     public var counters: [Counter]
     public var gauges: [String]
@@ -34,7 +37,8 @@ extension MetricStore {
             for (gauge, keys) in state.openSets where !keys.isEmpty { open[gaugeNames[gauge]] = keys.sorted() }
             var totals: [String: Int64] = [:]
             for (gauge, total) in state.totals { totals[gaugeNames[gauge]] = total }
-            return MetricSnapshot.Worker(key: workerKeys[w], lives: state.lives, logLevel: state.logLevel?.description, open: open, totals: totals)
+            return MetricSnapshot.Worker(key: workerKeys[w], lives: state.lives, logLevel: state.logLevel?.description, open: open, totals: totals,
+                                         ended: state.ended ? true : nil)
         }
         return MetricSnapshot(counters: counters, gauges: gaugeNames, workers: workers, templates: templateSnapshot())
     }
@@ -54,7 +58,7 @@ extension MetricStore {
                 for key in keys { open(gauge: g, worker: id, key: key) }
             }
             for (gauge, total) in w.totals { addTotal(gauge: gaugeID(gauge), worker: id, total) }
-            setLives(w.lives, logLevel: w.logLevel.flatMap { LogLevel(word: $0) }, worker: id)
+            setLives(w.lives, logLevel: w.logLevel.flatMap { LogLevel(word: $0) }, ended: w.ended ?? false, worker: id)
         }
         restoreTemplates(snapshot.templates)
     }

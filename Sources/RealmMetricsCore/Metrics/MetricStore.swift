@@ -20,10 +20,19 @@ public struct MetricSample: Sendable, Equatable {
 public struct WorkerState: Sendable, Equatable {
     public var openSets: [Int: Set<String>] = [:]
     public var totals: [Int: Int64] = [:]
-    /// How many lives this worker has started (start banners and restarts seen).
+    /// How many lives this worker has started (start banners seen).
     public var lives = 0
     /// The level the worker announced, if it did.
     public var logLevel: LogLevel? = nil
+    /// The current life ended (a stop line) and no start line came after it.
+    public var ended = false
+
+    /// Holds nothing: no open key, no running total other than 0, no life started or ended, no level.
+    /// Dropping such a slot changes no gauge and loses nothing.
+    public var isEmpty: Bool {
+        lives == 0 && logLevel == nil && !ended
+            && openSets.values.allSatisfy(\.isEmpty) && totals.values.allSatisfy { $0 == 0 }
+    }
 
     mutating func reset() {
         openSets.removeAll(keepingCapacity: true)
@@ -128,10 +137,35 @@ public final class MetricStore {
         workers[worker].totals[gauge, default: 0] &+= amount
     }
 
-    /// A new life (or the end of one): every gauge of the worker restarts from zero.
+    /// A new life (or the end of one): every gauge of the worker restarts from zero. An end marks the
+    /// worker ``WorkerState/ended`` until a new life starts.
     public func resetWorker(_ worker: Int, newLife: Bool) {
         workers[worker].reset()
         if newLife { workers[worker].lives += 1 }
+        workers[worker].ended = !newLife
+    }
+
+    /// Removes the workers for which `doomed` holds, with all their gauge state; returns their keys.
+    /// The other workers keep their state but may get new ids: ids (and ids remembered by
+    /// ``workerID(_:remembering:)``) taken before a removal must be looked up again.
+    @discardableResult
+    public func removeWorkers(where doomed: (_ key: String, _ state: WorkerState) -> Bool) -> [String] {
+        var removed: [String] = []
+        var keptWorkers: [WorkerState] = []
+        var keptKeys: [String] = []
+        for (state, key) in zip(workers, workerKeys) {
+            if doomed(key, state) {
+                removed.append(key)
+            } else {
+                keptWorkers.append(state)
+                keptKeys.append(key)
+            }
+        }
+        guard !removed.isEmpty else { return [] }
+        workers = keptWorkers
+        workerKeys = keptKeys
+        workerIndex = Dictionary(uniqueKeysWithValues: keptKeys.enumerated().map { ($1, $0) })
+        return removed
     }
 
     public func setLogLevel(_ level: LogLevel, worker: Int) {
@@ -177,9 +211,10 @@ public final class MetricStore {
     func flushedTotal(_ id: Int) -> Int64 { counterFlushed[id] }
     func setFlushed(_ id: Int, _ value: Int64) { counterFlushed[id] = value }
 
-    func setLives(_ lives: Int, logLevel: LogLevel?, worker: Int) {
+    func setLives(_ lives: Int, logLevel: LogLevel?, ended: Bool, worker: Int) {
         workers[worker].lives = lives
         workers[worker].logLevel = logLevel
+        workers[worker].ended = ended
     }
 
     func templateSnapshot() -> [String: [String]] { templateValues.mapValues { $0.sorted() } }

@@ -21,7 +21,7 @@ public struct PipelineStats: Sendable, Equatable {
     public var badNumbers: Int64 = 0
     /// Template values folded into `other` by a cardinality cap.
     public var cardinalityOverflows: Int64 = 0
-    /// Worker lives started by a banner or a new process.
+    /// Worker lives started by a start banner.
     public var workerStarts: Int64 = 0
 
     public init() {}

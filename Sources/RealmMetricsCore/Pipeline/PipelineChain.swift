@@ -3,7 +3,7 @@
 public final class PipelineChain {
     public let pipelines: [LinePipeline]
     public let store: MetricStore
-    /// Line outcomes, and worker lives started from outside the log.
+    /// Line outcomes.
     private var lineStats = PipelineStats()
 
     public init(patternSets: [PatternSet], store: MetricStore = MetricStore(), matchLimit: UInt32 = RegexScratch.defaultMatchLimit) {
@@ -59,10 +59,4 @@ public final class PipelineChain {
 
     /// Warnings gathered by the pipelines since the last call.
     public func takeWarnings() -> [String] { pipelines.flatMap { $0.takeWarnings() } }
-
-    /// Starts a new life for `worker` from outside the log (a new process id in the journal).
-    public func startWorkerLife(_ worker: Int) {
-        store.resetWorker(worker, newLife: true)
-        lineStats.workerStarts += 1
-    }
 }

@@ -197,17 +197,22 @@ public final class BackfillJob {
                 guard !done, failure == nil else { return }
                 let time = Int64(entry.realtimeMicroseconds / 1000)
                 if firstTime == nil { firstTime = time }
-                let worker = store.workerID(entry.worker, remembering: &last)
                 do {
                     guard try place(timeMillis: time) else { done = true; return }
                 } catch {
                     failure = error as? RealmMetricsError ?? RealmMetricsError(.output, "\(error)")
                     return
                 }
-                if entry.newProcess { chain.startWorkerLife(worker) }
+                // The lives of `run` (JournalLives), without a process check: these are past processes.
+                if entry.newInvocation && !JournalLives.endLives(of: entry.source, in: store).isEmpty { last = ("", -1) }
+                let worker = store.workerID(entry.worker, remembering: &last)
                 truncatedLines += entry.forEachLine(maxLineBytes: configuration.maxLineBytes) { start, length in
                     chain.process(start, length, worker: worker)
                 }
+            }
+            if !JournalLives.sweep(store, processExists: nil).isEmpty {
+                last = ("", -1)
+                source.keepInvocations(of: JournalLives.sources(in: store))
             }
             if configuration.progress, let t = firstTime {
                 let from = rangeStart ?? t

@@ -65,6 +65,11 @@ public final class Journal {
         if rc < 0 { throw JournalError(call: "sd_journal_add_match", code: rc) }
     }
 
+    /// Removes every match (`sd_journal_flush_matches`): the handle reads every entry again.
+    public func flushMatches() {
+        sd_journal_flush_matches(handle)
+    }
+
     /// `sd_journal_seek_head`.
     public func seekHead() throws(JournalError) {
         let rc = sd_journal_seek_head(handle)

@@ -59,6 +59,12 @@ public final class LiveRunner {
     /// Line counts of pipelines replaced by a reload.
     var retiredStats = PipelineStats()
     var journal: JournalSource?
+    /// Warns when the journal filter matches no entry. A host runs one of the default units, not both:
+    /// only the filter as a whole is checked for them.
+    lazy var journalFilterCheck: JournalFilterCheck? = journal.map { journal in
+        JournalFilterCheck(source: journal, alternatives: Set(RunConfiguration.defaultUnits.map { JournalSource.Match(field: "_SYSTEMD_UNIT", value: $0) }),
+                           warn: { [unowned self] in warn($0, $1) }, clear: { [unowned self] in clearWarning($0, $1) })
+    }
     var tailer: FileTailer?
     let sink: StatsdSink
     let encoder: StatsdEncoder
@@ -147,7 +153,7 @@ public final class LiveRunner {
             throw RealmMetricsError(.usage, "own metrics prefix '\(ownPrefix)' must be dot-separated parts of letters, digits, _ and -")
         }
         ownEncoder = ownPrefix.isEmpty ? nil : StatsdEncoder(prefix: ownPrefix)
-        if var metrics = saved?.metrics {
+        if var metrics = saved.map({ JournalLives.upgrade($0.metrics, pids: $0.journal?.pids) }) {
             // A new source's history rebuilds the state of its workers: what an older state holds for
             // them (a journal read with another filter, a file followed in some earlier run) is dropped.
             let newFileWorkers = Set(filesOfNewGlobs.map { LiveRunner.fileWorkerKey($0) })
@@ -159,7 +165,7 @@ public final class LiveRunner {
         if let journalConfiguration = configuration.journal {
             // A saved position of another location or filter is no position in this journal source.
             let position = newSources.journal ? nil : saved?.journal
-            let source = JournalSource(configuration: journalConfiguration, cursor: position?.cursor, pids: position?.pids ?? [:]) { [log] message in
+            let source = JournalSource(configuration: journalConfiguration, cursor: position?.cursor, invocations: position?.invocations ?? [:]) { [log] message in
                 log.write("realm-metrics: \(message)\n")
                 log.flush()
             }
@@ -325,6 +331,7 @@ public final class LiveRunner {
                 let n = FileTailer.regularFiles(matching: [glob]).filter { newFileSet.contains($0) }.count
                 items.append("glob \(glob) (\(n) \(n == 1 ? "file" : "files"))")
             }
+            journalFilterCheck?.afterRead()
         }
         takePipelineWarnings()
         store.markAllFlushed()
@@ -355,6 +362,7 @@ public final class LiveRunner {
             total += n
             if n == 0 { break }
         }
+        journalFilterCheck?.afterRead()
     }
 
     private func takePipelineWarnings() {
@@ -383,9 +391,11 @@ public final class LiveRunner {
         store.workerID(key, remembering: &lastWorker)
     }
 
+    /// One journal entry: its lines go to the life of its process (``JournalLives``); a new invocation of
+    /// its unit first ends every life of the earlier one.
     private func handleJournalEntry(_ entry: JournalSource.Entry) {
+        if entry.newInvocation && !JournalLives.endLives(of: entry.source, in: store).isEmpty { lastWorker = ("", -1) }
         let worker = workerID(entry.worker)
-        if entry.newProcess { chain.startWorkerLife(worker) }
         truncatedJournalLines += entry.forEachLine(maxLineBytes: configuration.maxLineBytes) { start, length in
             let outcome = chain.process(start, length, worker: worker)
             if let probe = layoutProbe, let finding = probe.observe(start, length, worker: worker, outcome: outcome) { layoutFound(finding) }
@@ -400,14 +410,28 @@ public final class LiveRunner {
 
     /// Sends the interval's counter deltas and every gauge, and checkpoints: the state is written to a
     /// temporary file first, the datagrams sent, then the file renamed into place, so a crash can at
-    /// most repeat or miss one interval, and only in the instant between send and rename.
+    /// most repeat or miss one interval, and only in the instant between send and rename. Journal lives
+    /// that ended (a stop line; on the local journal, a process gone) are removed first.
     func flush() {
+        endJournalLives()
+        journalFilterCheck?.recheckValues()
         var lines = store.flush().map(encoder.line)
         flushes += 1
         lines += ownMetricLines()
         let prepared = prepareCheckpoint()
         sink.send(StatsdEncoder.pack(lines, maxBytes: configuration.maxPacketBytes))
         if let prepared { commit(prepared) }
+    }
+
+    /// Removes the journal lives that ended or hold nothing; on the local journal, also those whose process
+    /// no longer exists (in journal files of another machine a process check means nothing).
+    func endJournalLives() {
+        guard let journal else { return }
+        var check: ((Int) -> Bool)? = nil
+        if journal.configuration.location == .local { check = { JournalLives.processExists($0) } }
+        guard !JournalLives.sweep(store, processExists: check).isEmpty else { return }
+        lastWorker = ("", -1)
+        journal.keepInvocations(of: JournalLives.sources(in: store))
     }
 
     /// The sidecar's own metrics: its counts as counter deltas, and the checkpoint age as a gauge.
@@ -432,7 +456,7 @@ public final class LiveRunner {
     private func prepareCheckpoint() -> StateFile.Prepared? {
         let state = SidecarState(
             savedAtMillis: wallClockMillis(),
-            journal: journal.map { SidecarState.JournalPosition(cursor: $0.cursor, pids: $0.pids) },
+            journal: journal.map { SidecarState.JournalPosition(cursor: $0.cursor, invocations: $0.invocations.isEmpty ? nil : $0.invocations) },
             files: tailer?.positions ?? [],
             metrics: store.snapshot(),
             counts: counts(),

@@ -8,7 +8,12 @@ import RealmMetricsCore
 public struct SidecarState: Codable, Sendable, Equatable {
     public struct JournalPosition: Codable, Sendable, Equatable {
         public var cursor: String?
-        public var pids: [String: Int]
+        /// Source → the `_SYSTEMD_INVOCATION_ID` last seen for it (``JournalSource/invocations``).
+        /// Absent in states of older versions.
+        public var invocations: [String: String]? = nil
+        /// Only in states of older versions, whose journal workers were sources alone: each source's last
+        /// `_PID` (``JournalLives/upgrade(_:pids:)`` makes them lives of those processes).
+        public var pids: [String: Int]? = nil
     }
     public var version = 1
     /// Wall-clock time of the flush this state belongs to (ms since the epoch).

@@ -14,13 +14,14 @@ public enum StatusReport {
             } else {
                 out.append("journal: no entry read yet")
             }
-            for (worker, pid) in journal.pids.sorted(by: { $0.key < $1.key }) { out.append("  \(worker): process \(pid)") }
+            for (worker, pid) in (journal.pids ?? [:]).sorted(by: { $0.key < $1.key }) { out.append("  \(worker): process \(pid)") }
         }
         for file in state.files { out.append("file: \(file.path) at byte \(file.offset) (inode \(file.inode))") }
         out.append("workers:")
         for w in state.metrics.workers {
             let open = w.open.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.count)" }.joined(separator: ", ")
-            out.append("  \(w.key): \(w.lives) lives\(w.logLevel.map { ", log level \($0)" } ?? "")\(open.isEmpty ? "" : "; open: \(open)")")
+            let lives = w.lives == 1 ? "1 life" : "\(w.lives) lives"
+            out.append("  \(w.key): \(lives)\(w.ended == true ? " (ended)" : "")\(w.logLevel.map { ", log level \($0)" } ?? "")\(open.isEmpty ? "" : "; open: \(open)")")
         }
         out.append("counts:")
         for (k, v) in state.counts.sorted(by: { $0.key < $1.key }) { out.append("  \(k) \(v)") }
