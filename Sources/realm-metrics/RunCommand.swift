@@ -134,11 +134,13 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let configuration = try resolved()
+        let runner: LiveRunner
         do {
-            let runner = try LiveRunner(configuration: configuration)
-            runner.run()
+            runner = try LiveRunner(configuration: configuration)
         } catch {
             throw fail(error)
         }
+        // A final state that could not be saved is an error (exit 1), not "done".
+        if !runner.run() { throw ExitCode(1) }
     }
 }

@@ -41,7 +41,7 @@ struct FileTailerTests {
         var now: (@Sendable () -> Double)? = nil
         if let clock { now = { clock.now } }
         return FileTailer(globs: [dir.file(glob)], maxLineBytes: maxLineBytes, rotateWait: rotateWait, saved: saved,
-                          clock: now) { collector.messages.append($0) }
+                          clock: now) { collector.messages.append($1) }
     }
 
     /// `cp` then truncate in place, as logrotate's copytruncate does.
@@ -211,7 +211,7 @@ struct FileTailerTests {
         let dir = Dir(), c = Collector()
         let logs = dir.file("logs")
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
-        let t = FileTailer(globs: [logs + "/*.log"], saved: []) { c.messages.append($0) }
+        let t = FileTailer(globs: [logs + "/*.log"], saved: []) { c.messages.append($1) }
         dir.append("logs/w.log", "before\n")
         c.poll(t)
         try FileManager.default.removeItem(atPath: logs)

@@ -15,16 +15,21 @@ struct StateLockTests {
     func exclusive() throws {
         let dir = tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var first: StateLock? = try StateLock.acquire(directory: dir).get()
+        try takeAndRefuseSecond(dir)
+        // The first lock's object is gone with the function above (its descriptor closed): free again.
+        #expect(throws: Never.self) { try StateLock.acquire(directory: dir).get() }
+    }
+
+    /// Takes the lock, checks that a second taker is refused, and drops it on return.
+    func takeAndRefuseSecond(_ dir: String) throws {
+        let first = try StateLock.acquire(directory: dir).get()
         #expect(try String(contentsOfFile: dir + "/lock", encoding: .utf8) == "\(getpid())\n")
         // flock belongs to the open file: a second open in the same process conflicts like another process.
         switch StateLock.acquire(directory: dir) {
         case .success: Issue.record("taken twice")
         case let .failure(failure): #expect(failure == .held(by: getpid()))
         }
-        #expect(first != nil)
-        first = nil
-        #expect(throws: Never.self) { try StateLock.acquire(directory: dir).get() }
+        withExtendedLifetime(first) {}
     }
 
     @Test("a lock file that cannot be opened is reported with its path and reason")

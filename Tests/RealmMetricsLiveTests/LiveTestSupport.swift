@@ -115,13 +115,13 @@ final class StatsdReceiver: @unchecked Sendable {
     private var thread: Thread?
 
     /// With `reading: false` nothing is ever read from the socket (a black hole once its buffer is full).
-    init(reading: Bool = true) throws {
+    init(reading: Bool = true, port wanted: UInt16 = 0) throws {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         self.fd = fd
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
+        addr.sin_port = wanted.bigEndian
         let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
         guard rc == 0 else { throw TestFailure("bind failed") }
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)

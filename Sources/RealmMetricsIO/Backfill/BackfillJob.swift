@@ -180,7 +180,7 @@ public final class BackfillJob {
     }
 
     private func runJournal(_ journalConfiguration: JournalSource.Configuration) throws(RealmMetricsError) {
-        let source = JournalSource(configuration: journalConfiguration) { [progressWriter] message in
+        let source = JournalSource(configuration: journalConfiguration) { [progressWriter] _, message in
             progressWriter.write("realm-metrics: \(message)\n")
             progressWriter.flush()
         }

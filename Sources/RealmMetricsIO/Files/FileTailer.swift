@@ -111,11 +111,11 @@ public final class FileTailer {
     public private(set) var emptyGlobs: [String] = []
     private var reportedErrors: Set<String> = []
     private var reportedCompressed: Set<String> = []
-    private let report: (String) -> Void
+    private let report: (LogPriority, String) -> Void
     private let clock: () -> Double
 
     public init(globs: [String], maxLineBytes: Int = 65536, rotateWait: Double = 5, saved: [FilePosition] = [],
-                clock: (@Sendable () -> Double)? = nil, report: @escaping (String) -> Void) {
+                clock: (@Sendable () -> Double)? = nil, report: @escaping (LogPriority, String) -> Void) {
         self.globs = globs
         self.maxLineBytes = maxLineBytes
         self.rotateWait = rotateWait
@@ -219,7 +219,7 @@ public final class FileTailer {
             }), !isCompressedName(candidate) else {
                 if position.offset > 0 {
                     rotationLosses += 1
-                    report("file: \(followed) was rotated away while stopped and its rotated file is gone or compressed; lines after byte \(position.offset) could not be read")
+                    report(.warning, "file: \(followed) was rotated away while stopped and its rotated file is gone or compressed; lines after byte \(position.offset) could not be read")
                 }
                 continue
             }
@@ -235,7 +235,7 @@ public final class FileTailer {
                                fingerprint: head, base: position.offset, reader: LineReader(maxLineBytes: maxLineBytes))
             lseek(fd, off_t(position.offset), SEEK_SET)
             if position.followedPath == nil || position.path != candidate {
-                report("file: \(followed) was rotated to \(candidate) while stopped; reading its rest from byte \(position.offset)")
+                report(.notice, "file: \(followed) was rotated to \(candidate) while stopped; reading its rest from byte \(position.offset)")
             }
             file.drainUntil = now + rotateWait
             draining.append(file)
@@ -274,12 +274,12 @@ public final class FileTailer {
         let offset = file.offset
         file.reader.finish { _, _ in }  // a held partial line is read again from the copy
         if let copy = readCopy(of: file.followedPath, fingerprint: file.fingerprint, from: offset, worker: file.worker, body) {
-            report("file: \(file.path) was truncated (copytruncate); read its copy \(copy) from byte \(offset), now reading \(file.path) from its start")
+            report(.notice, "file: \(file.path) was truncated (copytruncate); read its copy \(copy) from byte \(offset), now reading \(file.path) from its start")
         } else if offset > 0 {
             rotationLosses += 1
-            report("file: \(file.path) was truncated or rewritten; no uncompressed copy with its first bytes beside it (use delaycompress with copytruncate), so lines after byte \(offset) may be lost; reading it from its start")
+            report(.warning, "file: \(file.path) was truncated or rewritten; no uncompressed copy with its first bytes beside it (use delaycompress with copytruncate), so lines after byte \(offset) may be lost; reading it from its start")
         } else {
-            report("file: \(file.path) was truncated or rewritten; reading it from its start")
+            report(.notice, "file: \(file.path) was truncated or rewritten; reading it from its start")
         }
         lseek(file.fd, 0, SEEK_SET)
         file.base = 0
@@ -347,7 +347,7 @@ public final class FileTailer {
         if isCompressedContent(head) {
             close(fd)
             if reportedCompressed.insert(path).inserted {
-                report("file: \(path) is compressed; it is not read as a log (give a glob that leaves out compressed rotations)")
+                report(.warning, "file: \(path) is compressed; it is not read as a log (give a glob that leaves out compressed rotations)")
             }
             return nil
         }
@@ -361,12 +361,12 @@ public final class FileTailer {
                 truncations += 1
                 let fingerprint = unhex(position.fingerprint)
                 if let copy = readCopy(of: path, fingerprint: fingerprint, from: position.offset, worker: "file:\(path)", body) {
-                    report("file: \(path) was truncated while stopped (copytruncate); read its copy \(copy) from byte \(position.offset), now reading \(path) from its start")
+                    report(.notice, "file: \(path) was truncated while stopped (copytruncate); read its copy \(copy) from byte \(position.offset), now reading \(path) from its start")
                 } else if position.offset > 0 {
                     rotationLosses += 1
-                    report("file: \(path) changed while stopped (truncated or rewritten) and no uncompressed copy with its first bytes is beside it; lines after byte \(position.offset) may be lost; reading it from its start")
+                    report(.warning, "file: \(path) changed while stopped (truncated or rewritten) and no uncompressed copy with its first bytes is beside it; lines after byte \(position.offset) may be lost; reading it from its start")
                 } else {
-                    report("file: \(path) changed while stopped; reading it from its start")
+                    report(.notice, "file: \(path) changed while stopped; reading it from its start")
                 }
             }
         }
@@ -378,7 +378,7 @@ public final class FileTailer {
     private func noteError(_ message: String) {
         lastError = message
         // Each distinct problem is reported once, not on every poll.
-        if reportedErrors.insert(message).inserted { report(message) }
+        if reportedErrors.insert(message).inserted { report(.warning, message) }
     }
 
     /// Regular files the globs match now, and the globs that match none.

@@ -151,11 +151,11 @@ public final class JournalSource {
     public private(set) var gaps: Int64 = 0
     public private(set) var errors: Int64 = 0
     public private(set) var lastError: String?
-    private let report: (String) -> Void
+    private let report: (LogPriority, String) -> Void
     /// The current entry was positioned on but not yet handed on.
     private var currentPending = false
 
-    public init(configuration: Configuration, cursor: String? = nil, invocations: [String: String] = [:], report: @escaping (String) -> Void) {
+    public init(configuration: Configuration, cursor: String? = nil, invocations: [String: String] = [:], report: @escaping (LogPriority, String) -> Void) {
         self.configuration = configuration
         self.savedCursor = cursor
         self.invocations = invocations
@@ -204,7 +204,7 @@ public final class JournalSource {
         // The entry is gone (vacuumed or rotated away): resume after its time.
         gaps += 1
         let time = Journal.realtime(ofCursor: cursor)
-        report("journal: the saved position no longer exists (entries were removed); resuming at the first entry after \(time.map { formatMicroseconds($0) } ?? "its time"); entries between could not be read")
+        report(.warning, "journal: the saved position no longer exists (entries were removed); resuming at the first entry after \(time.map { formatMicroseconds($0) } ?? "its time"); entries between could not be read")
         if let time {
             try j.seekRealtime(microseconds: time + 1)
         } else {
@@ -361,7 +361,7 @@ public final class JournalSource {
         _ = cursor  // keep the position of the last entry read before the handle goes
         errors += 1
         lastError = error.description
-        report("journal: \(error); reopening")
+        report(.error, "journal: \(error); reopening")
         journal = nil
         reopen()
     }

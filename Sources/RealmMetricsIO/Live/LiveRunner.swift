@@ -47,6 +47,8 @@ public final class LiveRunner {
     public let configuration: RunConfiguration
     let provider: PatternFileProvider
     let log: FDWriter
+    /// `log` with priorities (see ``SidecarLog``).
+    let sidecarLog: SidecarLog
     let stateFile: StateFile
     /// Held for the runner's life: one sidecar per state directory (nil when it could not be taken for
     /// another reason than a second sidecar; that is warned about).
@@ -66,7 +68,13 @@ public final class LiveRunner {
                            warn: { [unowned self] in warn($0, $1) }, clear: { [unowned self] in clearWarning($0, $1) })
     }
     var tailer: FileTailer?
-    let sink: StatsdSink
+    /// The statsd receiver, and the counts it has not taken yet.
+    let delivery: StatsdDelivery
+    var sink: StatsdSink { delivery.sink }
+    /// The send failure going on: its kind, since when, how many flushes, when it was last logged.
+    var sendFault: (kind: String, since: Int64, flushes: Int, lastLogged: Double)?
+    /// Seconds between reminders while statsd sends keep failing.
+    public static let sendFaultReminderSeconds = 300.0
     let encoder: StatsdEncoder
     var truncatedJournalLines: Int64 = 0
     var lastStateError: String?
@@ -104,12 +112,14 @@ public final class LiveRunner {
         self.configuration = configuration
         self.provider = provider
         self.log = log
+        let sidecarLog = SidecarLog(writer: log)
+        self.sidecarLog = sidecarLog
         let sets = try loadPatternSets(configuration.patterns, provider: provider)
         chain = PipelineChain(patternSets: sets, store: store)
         layoutProbe = LiveRunner.layoutProbe(for: sets, provider: provider)
         stateFile = StateFile(directory: configuration.stateDirectory)
         encoder = StatsdEncoder(prefix: configuration.prefix)
-        sink = StatsdSink(host: configuration.statsdHost, port: configuration.statsdPort)
+        let sink = StatsdSink(host: configuration.statsdHost, port: configuration.statsdPort)
 
         var lockProblem: String? = nil
         switch StateLock.acquire(directory: configuration.stateDirectory) {
@@ -127,10 +137,10 @@ public final class LiveRunner {
             saved = try stateFile.load()
         } catch {
             let aside = stateFile.moveAside(now: wallClockMillis())
-            log.write("realm-metrics: state file \(error); kept aside as \(aside ?? "(could not rename it)"); starting as on a first start\n")
-            log.flush()
+            sidecarLog.say(.warning, "realm-metrics: state file \(error); kept aside as \(aside ?? "(could not rename it)"); starting as on a first start")
         }
         firstStart = saved == nil
+        delivery = StatsdDelivery(sink: sink, maxPacketBytes: configuration.maxPacketBytes, unsent: saved?.unsentCounters ?? [:])
         let currentSources = SourceSet(journal: configuration.journal, globs: configuration.files)
         let changes = saved.map { currentSources.changes(since: $0.sources) } ?? SourceSet.Changes()
         var filesOfNewGlobs: [String] = []
@@ -165,9 +175,8 @@ public final class LiveRunner {
         if let journalConfiguration = configuration.journal {
             // A saved position of another location or filter is no position in this journal source.
             let position = newSources.journal ? nil : saved?.journal
-            let source = JournalSource(configuration: journalConfiguration, cursor: position?.cursor, invocations: position?.invocations ?? [:]) { [log] message in
-                log.write("realm-metrics: \(message)\n")
-                log.flush()
+            let source = JournalSource(configuration: journalConfiguration, cursor: position?.cursor, invocations: position?.invocations ?? [:]) { [sidecarLog] priority, message in
+                sidecarLog.say(priority, "realm-metrics: \(message)")
             }
             do {
                 try source.open()
@@ -206,9 +215,8 @@ public final class LiveRunner {
 
     private func makeTailer(saved: [FilePosition], globs: [String]? = nil) -> FileTailer {
         FileTailer(globs: globs ?? configuration.files, maxLineBytes: configuration.maxLineBytes, rotateWait: configuration.rotateWait,
-                   saved: saved) { [log] message in
-            log.write("realm-metrics: \(message)\n")
-            log.flush()
+                   saved: saved) { [sidecarLog] priority, message in
+            sidecarLog.say(priority, "realm-metrics: \(message)")
         }
     }
 
@@ -234,8 +242,9 @@ public final class LiveRunner {
         return "realm-metrics \(realmMetricsVersion): following \(sources.joined(separator: " and ")); sending statsd to \(NetworkAddress(host: configuration.statsdHost, port: configuration.statsdPort)) every \(interval) s as \(configuration.prefix).*; state in \(stateFile.path)"
     }
 
-    /// Runs until SIGTERM or SIGINT.
-    public func run() {
+    /// Runs until SIGTERM or SIGINT; returns false when the final state could not be saved.
+    @discardableResult
+    public func run() -> Bool {
         var pipeFDs: [Int32] = [0, 0]
         pipe(&pipeFDs)
         for fd in pipeFDs {
@@ -257,8 +266,7 @@ public final class LiveRunner {
         for s in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&unblock, s) }
         sigprocmask(SIG_UNBLOCK, &unblock, nil)
 
-        log.write(startLine + "\n")
-        log.flush()
+        say(.info, startLine)
         if firstStart {
             catchUp()
         } else {
@@ -288,11 +296,19 @@ public final class LiveRunner {
             }
         }
         flush()
-        log.write("realm-metrics: stopped after a final flush; state saved in \(stateFile.path)\n")
-        log.flush()
+        // The kernel's answer to the last flush: a refused one is kept in the state for the next start.
+        delivery.settle()
+        if delivery.failing { checkpoint() }
         close(pipeFDs[0])
         close(pipeFDs[1])
         signalPipeWrite = -1
+        if let lastStateError {
+            say(.error, "realm-metrics: stopped after a final flush, but the state could not be saved: \(lastStateError); the next start resumes from the last state saved")
+            return false
+        }
+        let kept = delivery.keptForState
+        say(.info, "realm-metrics: stopped after a final flush; state saved in \(stateFile.path)" + (kept.isEmpty ? "" : "; \(kept.count) counter deltas statsd did not take are kept in it and sent at the next start"))
+        return true
     }
 
     /// First start without state: rebuild the gauges from the history available, then report only what
@@ -302,8 +318,7 @@ public final class LiveRunner {
         readSources(limit: Int.max)
         store.markAllFlushed()
         let read = chain.stats.linesRead - before
-        log.write("realm-metrics: no saved state: rebuilt the gauges from \(read) lines of history; reporting from now on\n")
-        log.flush()
+        say(.info, "realm-metrics: no saved state: rebuilt the gauges from \(read) lines of history; reporting from now on")
         checkpoint()
     }
 
@@ -337,8 +352,7 @@ public final class LiveRunner {
         store.markAllFlushed()
         let read = chain.stats.linesRead - before
         let one = items.count == 1
-        log.write("realm-metrics: new \(one ? "source" : "sources") since the last run: \(items.joined(separator: ", ")); read \(one ? "its" : "their") history silently (\(read) lines: gauges rebuilt, nothing counted)\n")
-        log.flush()
+        say(.notice, "realm-metrics: new \(one ? "source" : "sources") since the last run: \(items.joined(separator: ", ")); read \(one ? "its" : "their") history silently (\(read) lines: gauges rebuilt, nothing counted)")
         checkpoint()
     }
 
@@ -367,8 +381,7 @@ public final class LiveRunner {
 
     private func takePipelineWarnings() {
         for warning in chain.takeWarnings() {
-            log.write("realm-metrics: warning: \(warning)\n")
-            log.flush()
+            say(.warning, "realm-metrics: warning: \(warning)")
         }
     }
 
@@ -415,12 +428,48 @@ public final class LiveRunner {
     func flush() {
         endJournalLives()
         journalFilterCheck?.recheckValues()
-        var lines = store.flush().map(encoder.line)
+        let samples = store.flush()
         flushes += 1
-        lines += ownMetricLines()
-        let prepared = prepareCheckpoint()
-        sink.send(StatsdEncoder.pack(lines, maxBytes: configuration.maxPacketBytes))
+        var counters: [(String, Int64)] = [], gauges: [(String, Int64)] = []
+        for sample in samples {
+            if sample.kind == .counter { counters.append((encoder.fullName(sample.name), sample.value)) } else { gauges.append((encoder.fullName(sample.name), sample.value)) }
+        }
+        if let ownEncoder {
+            for sample in ownMetricSamples() {
+                if sample.kind == .counter { counters.append((ownEncoder.fullName(sample.name), sample.value)) } else { gauges.append((ownEncoder.fullName(sample.name), sample.value)) }
+            }
+        }
+        // Prepared before sending as if the send succeeds (the usual case), so a crash between sending
+        // and saving has only the rename to miss; written again when the flush is kept for later.
+        var prepared = prepareCheckpoint(unsent: [:])
+        let outcome = delivery.deliver(counters: counters, gauges: gauges)
+        let kept = delivery.keptForState
+        if !kept.isEmpty { prepared = prepareCheckpoint(unsent: kept) }
         if let prepared { commit(prepared) }
+        noteDelivery(outcome)
+    }
+
+    /// Logs a send failure once per kind, a reminder at most every ``sendFaultReminderSeconds`` while it
+    /// lasts, and the recovery.
+    private func noteDelivery(_ outcome: StatsdDelivery.Outcome) {
+        let target = NetworkAddress(host: configuration.statsdHost, port: configuration.statsdPort)
+        let now = monotonicSeconds()
+        if let failure = outcome.failure, let kind = outcome.kind {
+            if var fault = sendFault, fault.kind == kind {
+                fault.flushes += 1
+                if now - fault.lastLogged >= LiveRunner.sendFaultReminderSeconds {
+                    say(.warning, "realm-metrics: statsd: still cannot deliver to \(target) since \(formatUTC(fault.since)) (\(fault.flushes) flushes): \(failure); \(outcome.keptNames) counter deltas kept")
+                    fault.lastLogged = now
+                }
+                sendFault = fault
+            } else {
+                say(.warning, "realm-metrics: statsd: cannot deliver to \(target): \(failure); counter deltas are kept (\(outcome.keptNames) names now) and sent when it answers")
+                sendFault = (kind, wallClockMillis(), 1, now)
+            }
+        } else if let fault = sendFault {
+            say(.notice, "realm-metrics: statsd: delivering to \(target) again after \(fault.flushes) failed flushes since \(formatUTC(fault.since)); the counts kept meanwhile were sent")
+            sendFault = nil
+        }
     }
 
     /// Removes the journal lives that ended or hold nothing; on the local journal, also those whose process
@@ -435,8 +484,7 @@ public final class LiveRunner {
     }
 
     /// The sidecar's own metrics: its counts as counter deltas, and the checkpoint age as a gauge.
-    func ownMetricLines() -> [String] {
-        guard let ownEncoder else { return [] }
+    func ownMetricSamples() -> [MetricSample] {
         var samples: [MetricSample] = []
         let now = counts()
         for key in now.keys.sorted() where key != "flushes" {
@@ -446,14 +494,14 @@ public final class LiveRunner {
         ownSent = now
         samples.append(MetricSample(name: "checkpoint_age_seconds", kind: .gauge, value: Int64(monotonicSeconds() - lastCheckpoint)))
         samples.append(MetricSample(name: "open_keys", kind: .gauge, value: Int64(store.openKeyCount)))
-        return samples.map(ownEncoder.line)
+        return samples
     }
 
     func checkpoint() {
-        if let prepared = prepareCheckpoint() { commit(prepared) }
+        if let prepared = prepareCheckpoint(unsent: delivery.keptForState) { commit(prepared) }
     }
 
-    private func prepareCheckpoint() -> StateFile.Prepared? {
+    private func prepareCheckpoint(unsent: [String: Int64]) -> StateFile.Prepared? {
         let state = SidecarState(
             savedAtMillis: wallClockMillis(),
             journal: journal.map { SidecarState.JournalPosition(cursor: $0.cursor, invocations: $0.invocations.isEmpty ? nil : $0.invocations) },
@@ -463,7 +511,8 @@ public final class LiveRunner {
             following: startLine,
             sources: sources,
             lastError: [journal?.lastError, tailer?.lastError, sink.lastError, lastStateError].compactMap { $0 }.last,
-            warnings: activeWarnings.isEmpty ? nil : activeWarnings.keys.sorted().map { activeWarnings[$0]! })
+            warnings: activeWarnings.isEmpty ? nil : activeWarnings.keys.sorted().map { activeWarnings[$0]! },
+            unsentCounters: unsent.isEmpty ? nil : unsent)
         do {
             return try stateFile.prepare(state)
         } catch {
@@ -477,8 +526,7 @@ public final class LiveRunner {
             try prepared.commit()
             lastCheckpoint = monotonicSeconds()
             if lastStateError != nil {
-                log.write("realm-metrics: the state file is written again\n")
-                log.flush()
+                say(.notice, "realm-metrics: the state file is written again")
             }
             lastStateError = nil
         } catch {
@@ -488,27 +536,27 @@ public final class LiveRunner {
 
     private func stateFailed(_ error: RealmMetricsError) {
         if lastStateError != error.message {
-            log.write("realm-metrics: cannot save state: \(error.message); still running and counting\n")
-            log.flush()
+            say(.error, "realm-metrics: cannot save state: \(error.message); still running and counting")
         }
         lastStateError = error.message
     }
+
+    /// One line of the sidecar's log at `priority`.
+    func say(_ priority: LogPriority, _ line: String) { sidecarLog.say(priority, line) }
 
     /// Logs `message` as a warning the first time `key` is raised (and again when its message changes),
     /// and keeps it for `status` until ``clearWarning(_:_:)``.
     func warn(_ key: String, _ message: String) {
         guard activeWarnings[key] != message else { return }
         activeWarnings[key] = message
-        log.write("realm-metrics: warning: \(message)\n")
-        log.flush()
+        say(.warning, "realm-metrics: warning: \(message)")
     }
 
     /// Ends warning `key`; logs `recovery` when the warning was current.
     func clearWarning(_ key: String, _ recovery: String? = nil) {
         guard activeWarnings.removeValue(forKey: key) != nil else { return }
         if let recovery {
-            log.write("realm-metrics: \(recovery)\n")
-            log.flush()
+            say(.notice, "realm-metrics: \(recovery)")
         }
     }
 
@@ -541,11 +589,10 @@ public final class LiveRunner {
             chain = PipelineChain(patternSets: sets, store: store)
             layoutProbe = LiveRunner.layoutProbe(for: sets, provider: provider)
             for key in activeWarnings.keys.sorted() where key.hasPrefix("layout:") { clearWarning(key) }
-            log.write("realm-metrics: reloaded pattern files (\(sets.map { "\($0.format): \($0.rules.count) rules" }.joined(separator: ", ")))\n")
+            say(.info, "realm-metrics: reloaded pattern files (\(sets.map { "\($0.format): \($0.rules.count) rules" }.joined(separator: ", ")))")
         } catch {
-            log.write("realm-metrics: reload refused, keeping the pattern files in use: \(error.message)\n")
+            say(.warning, "realm-metrics: reload refused, keeping the pattern files in use: \(error.message)")
         }
-        log.flush()
     }
 }
 

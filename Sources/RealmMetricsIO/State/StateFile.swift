@@ -33,6 +33,9 @@ public struct SidecarState: Codable, Sendable, Equatable {
     /// Conditions that silently give zeros (a glob matching nothing, a filter matching no entry, ...),
     /// still current at this flush; shown by `status`. Absent in states of older versions.
     public var warnings: [String]? = nil
+    /// Counter deltas (by full name) the statsd receiver has not taken: refused or not sent, sent with
+    /// the next flush (see ``StatsdDelivery``). Absent when there are none.
+    public var unsentCounters: [String: Int64]? = nil
 }
 
 /// The state file: `<dir>/state.json`, replaced atomically (temporary file, fsync, rename, fsync of the

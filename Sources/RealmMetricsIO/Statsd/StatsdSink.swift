@@ -12,6 +12,8 @@ public final class StatsdSink {
     public private(set) var bytesSent: Int64 = 0
     public private(set) var sendErrors: Int64 = 0
     public private(set) var lastError: String?
+    /// The last ``send(_:)`` met a refusal (the kernel's answer to a datagram of it, or of the one before).
+    public private(set) var refusedDuringLastSend = false
 
     /// Parses `HOST:PORT` (`[v6]:PORT` for IPv6 literals).
     public static func parse(_ target: String) -> (String, UInt16)? {
@@ -65,6 +67,7 @@ public final class StatsdSink {
     /// Sends each payload as one datagram; returns how many failed.
     @discardableResult
     public func send(_ datagrams: [[UInt8]]) -> Int {
+        refusedDuringLastSend = false
         if fd < 0 && !resolve() {
             sendErrors += Int64(datagrams.count)
             return datagrams.count
@@ -76,6 +79,7 @@ public final class StatsdSink {
                 // The refusal is that of an earlier datagram, reported now and not sent: count it, and
                 // send this one again, so a receiver that is back gets it.
                 sendErrors += 1
+                refusedDuringLastSend = true
                 lastError = "send to \(host):\(port): \(errnoText(ECONNREFUSED))"
                 n = payload.withUnsafeBytes { bytes in Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_DONTWAIT)) }
             }
@@ -89,5 +93,19 @@ public final class StatsdSink {
         }
         sendErrors += Int64(failed)
         return failed
+    }
+
+    /// The refusal the kernel has reported for a datagram sent earlier, if any (`getsockopt(SO_ERROR)`,
+    /// which also clears it): `ECONNREFUSED` (nothing listens: "port unreachable"), `EHOSTUNREACH`,
+    /// `ENETUNREACH`. Counted in ``sendErrors``.
+    public func takeRefusal() -> Int32? {
+        guard fd >= 0 else { return nil }
+        var code: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &code, &length) == 0, code != 0 else { return nil }
+        guard [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EHOSTDOWN].contains(code) else { return nil }
+        sendErrors += 1
+        lastError = "send to \(host):\(port): \(errnoText(code))"
+        return code
     }
 }
