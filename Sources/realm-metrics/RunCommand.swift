@@ -41,8 +41,13 @@ struct RunCommand: ParsableCommand {
             first 200 lines the chosen --patterns hardly recognise (fewer than 10 % matched or ignored by a \
             rule) while another built-in layout recognises more than half: the warning names that layout.
 
-            Signals: SIGTERM or SIGINT: final flush, final save, exit 0. SIGHUP: reload the pattern files \
-            (the old ones stay if the new ones are broken; metric state is kept).
+            Signals: SIGTERM or SIGINT: final flush, final save, exit 0 (1 when the final state could not \
+            be saved). SIGHUP (systemctl reload): the configuration file and the pattern files are read \
+            again, options given on the command line still win; a new receiver, prefix, flush interval or \
+            sources take effect after one last flush under the old ones; a journal with another filter \
+            and files only new globs name have their history read silently. A broken configuration or \
+            pattern file is refused and logged, and everything goes on as it was. The state directory \
+            cannot change without a restart.
             """
     )
 
@@ -87,12 +92,17 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Prefix of the sidecar's own metrics (lines read, matched, send errors, checkpoint age, ...); default <prefix>.sidecar; '' sends none.", valueName: "prefix"))
     var ownMetricsPrefix: String?
 
-    /// Command line over configuration file over defaults.
+    /// Command line over configuration file over defaults; a broken configuration file is printed as
+    /// an error.
     func resolved() throws -> RunConfiguration {
+        do { return try build() } catch let error as RealmMetricsError { throw fail(error) }
+    }
+
+    /// Command line over configuration file (read now) over defaults. Throws ``RealmMetricsError`` for
+    /// the configuration file, `ValidationError` for values out of range.
+    func build() throws -> RunConfiguration {
         var file = ConfigFile()
-        if let config {
-            do { file = try loadConfigFile(config) } catch { throw fail(error) }
-        }
+        if let config { file = try loadConfigFile(config) }
         func pick<T>(_ cli: [T], _ fromFile: [T]?) -> [T] { cli.isEmpty ? (fromFile ?? []) : cli }
         let patterns = pick(patternOptions.patterns, file.patterns)
         let prefix = patternOptions.prefix ?? file.prefix ?? MetricName.defaultPrefix(hostname: currentHostname())
@@ -139,6 +149,16 @@ struct RunCommand: ParsableCommand {
             runner = try LiveRunner(configuration: configuration)
         } catch {
             throw fail(error)
+        }
+        // SIGHUP: the configuration file is read again; the command line still overrides it.
+        runner.reloadConfiguration = { () throws(RealmMetricsError) -> RunConfiguration in
+            do { return try build() } catch let error as RealmMetricsError {
+                throw error
+            } catch let error as ValidationError {
+                throw RealmMetricsError(.config, error.message)
+            } catch {
+                throw RealmMetricsError(.config, "\(error)")
+            }
         }
         // A final state that could not be saved is an error (exit 1), not "done".
         if !runner.run() { throw ExitCode(1) }

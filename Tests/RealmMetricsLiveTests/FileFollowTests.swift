@@ -180,13 +180,13 @@ struct FileFollowTests {
 
         try "rules: [".write(toFile: patterns, atomically: true, encoding: .utf8)
         s.signal(SIGHUP)
-        try s.waitForStderr("reload refused, keeping the pattern files in use: \(patterns):")
+        try s.waitForStderr("reload refused, keeping the configuration in use: \(patterns):")
         appendText(dir.file("w.log"), "hello bob\n")
         #expect(waitUntil(10) { receiver.counterTotals["realm.t.greetings"] == 2 })
 
         try writePatterns("salutes")
         s.signal(SIGHUP)
-        try s.waitForStderr("reloaded pattern files")
+        try s.waitForStderr("reloaded the configuration")
         appendText(dir.file("w.log"), "hello cid\n")
         #expect(waitUntil(10) { receiver.counterTotals["realm.t.salutes"] == 1 && receiver.lastGauges["realm.t.greeted"] == 3 })
         #expect(s.terminate() == 0)

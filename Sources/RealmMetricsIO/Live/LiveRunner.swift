@@ -42,9 +42,12 @@ private let signalHandler: @convention(c) (Int32) -> Void = { signal in
 /// The live sidecar: follows the journal and files, turns lines into metrics, sends statsd every flush
 /// interval and checkpoints its state after each flush. Everything runs on the calling thread (which
 /// also owns the journal handle for its whole life); SIGTERM/SIGINT end it with a final flush and
-/// checkpoint, SIGHUP reloads the pattern files.
+/// checkpoint, SIGHUP reloads the whole configuration (``reloadConfiguration``).
 public final class LiveRunner {
-    public let configuration: RunConfiguration
+    public private(set) var configuration: RunConfiguration
+    /// Makes the configuration anew for a SIGHUP (the command line over the configuration file read
+    /// again); without it a SIGHUP reloads only the pattern files.
+    public var reloadConfiguration: (() throws(RealmMetricsError) -> RunConfiguration)?
     let provider: PatternFileProvider
     let log: FDWriter
     /// `log` with priorities (see ``SidecarLog``).
@@ -60,6 +63,8 @@ public final class LiveRunner {
     var layoutProbe: LayoutProbe?
     /// Line counts of pipelines replaced by a reload.
     var retiredStats = PipelineStats()
+    /// Counts of journal followers and file tailers replaced by a reload.
+    var retiredSourceCounts: [String: Int64] = [:]
     var journal: JournalSource?
     /// Warns when the journal filter matches no entry. A host runs one of the default units, not both:
     /// only the filter as a whole is checked for them.
@@ -69,20 +74,20 @@ public final class LiveRunner {
     }
     var tailer: FileTailer?
     /// The statsd receiver, and the counts it has not taken yet.
-    let delivery: StatsdDelivery
+    var delivery: StatsdDelivery
     var sink: StatsdSink { delivery.sink }
     /// The send failure going on: its kind, since when, how many flushes, when it was last logged.
     var sendFault: (kind: String, since: Int64, flushes: Int, lastLogged: Double)?
     /// Seconds between reminders while statsd sends keep failing.
     public static let sendFaultReminderSeconds = 300.0
-    let encoder: StatsdEncoder
+    var encoder: StatsdEncoder
     var truncatedJournalLines: Int64 = 0
     var lastStateError: String?
     var flushes: Int64 = 0
     /// Set when the state file was missing or damaged: history is read silently first.
     let firstStart: Bool
     /// What this run follows, saved with the state.
-    let sources: SourceSet
+    var sources: SourceSet
     /// Sources the saved state does not know (empty on a first start and for states without a source
     /// set): their history is read silently before the other sources resume.
     let newSources: SourceSet.Changes
@@ -96,7 +101,7 @@ public final class LiveRunner {
     let earlierCounts: [String: Int64]
     /// Own counts as last sent (deltas are sent).
     var ownSent: [String: Int64]
-    let ownEncoder: StatsdEncoder?
+    var ownEncoder: StatsdEncoder?
     /// Warnings still current, by key (shown by `status` through the state file).
     var activeWarnings: [String: String] = [:]
     /// Monotonic time of the last state file written.
@@ -560,6 +565,23 @@ public final class LiveRunner {
         }
     }
 
+    /// Keeps the counts of a journal follower that a reload replaces.
+    private func retireCounts(of journal: JournalSource?) {
+        guard let journal else { return }
+        retiredSourceCounts["journal_entries", default: 0] += journal.entriesRead
+        retiredSourceCounts["journal_gaps", default: 0] += journal.gaps
+        retiredSourceCounts["journal_errors", default: 0] += journal.errors
+    }
+
+    /// Keeps the counts of a file tailer that a reload replaces.
+    private func retireCounts(of tailer: FileTailer?) {
+        guard let tailer else { return }
+        retiredSourceCounts["lines_truncated", default: 0] += tailer.truncatedLines
+        retiredSourceCounts["file_rotations", default: 0] += tailer.rotations
+        retiredSourceCounts["file_truncations", default: 0] += tailer.truncations
+        retiredSourceCounts["file_rotation_losses", default: 0] += tailer.rotationLosses
+    }
+
     /// The sidecar's own counts.
     public func counts() -> [String: Int64] {
         var out: [String: Int64] = [:]
@@ -575,24 +597,143 @@ public final class LiveRunner {
         out["datagrams_sent"] = sink.datagramsSent
         out["bytes_sent"] = sink.bytesSent
         out["flushes"] = flushes
+        for (k, v) in retiredSourceCounts { out[k, default: 0] += v }
         for (k, v) in earlierCounts { out[k, default: 0] += v }
         return out
     }
 
-    /// SIGHUP: new pattern files; the old ones stay when the new ones fail. Metric state is kept. The
-    /// layout warnings were about the old files: they end, and each worker's next lines are sampled
-    /// against the new ones.
+    /// SIGHUP: the whole configuration anew (``reloadConfiguration``), or only the pattern files when
+    /// there is none. Everything that can fail (the configuration, the pattern files, a new journal
+    /// source) is checked before anything changes: a refused reload keeps all running as it was, and
+    /// is logged. Metric state is kept. See ``apply(_:)``.
     func reload() {
-        do {
-            let sets = try loadPatternSets(configuration.patterns, provider: provider)
-            retiredStats = retiredStats.adding(chain.stats)
-            chain = PipelineChain(patternSets: sets, store: store)
-            layoutProbe = LiveRunner.layoutProbe(for: sets, provider: provider)
-            for key in activeWarnings.keys.sorted() where key.hasPrefix("layout:") { clearWarning(key) }
-            say(.info, "realm-metrics: reloaded pattern files (\(sets.map { "\($0.format): \($0.rules.count) rules" }.joined(separator: ", ")))")
-        } catch {
-            say(.warning, "realm-metrics: reload refused, keeping the pattern files in use: \(error.message)")
+        let next: RunConfiguration
+        if let reloadConfiguration {
+            do { next = try reloadConfiguration() } catch {
+                refuseReload(error.message)
+                return
+            }
+        } else {
+            next = configuration
         }
+        do { try apply(next) } catch { refuseReload(error.message) }
+    }
+
+    private func refuseReload(_ reason: String) {
+        say(.warning, "realm-metrics: reload refused, keeping the configuration in use: \(reason)")
+    }
+
+    /// Switches to `next`: first a flush, so what was counted goes out under the old names to the old
+    /// receiver; then the new pattern files, prefix, receiver (counter deltas it has not taken are kept
+    /// for the new one), flush interval and limits. Sources are handled as a restart handles them: a
+    /// journal with another location or filter, and the files only new globs name, have their history
+    /// read silently (gauges rebuilt, nothing counted); the workers of sources no longer followed are
+    /// removed. The layout warnings were about the old pattern files: they end, and each worker's next
+    /// lines are sampled against the new ones. The state directory cannot change while running.
+    func apply(_ next: RunConfiguration) throws(RealmMetricsError) {
+        guard next.stateDirectory == configuration.stateDirectory else {
+            throw RealmMetricsError(.config, "the state directory cannot change while running (\(configuration.stateDirectory) → \(next.stateDirectory)); restart the sidecar for that")
+        }
+        guard MetricName.isValidPath(next.prefix) else {
+            throw RealmMetricsError(.config, "prefix '\(next.prefix)' must be dot-separated parts of letters, digits, _ and -")
+        }
+        let ownPrefix = next.ownMetricsPrefix ?? "\(next.prefix).sidecar"
+        if !ownPrefix.isEmpty && !MetricName.isValidPath(ownPrefix) {
+            throw RealmMetricsError(.config, "own metrics prefix '\(ownPrefix)' must be dot-separated parts of letters, digits, _ and -")
+        }
+        guard next.journal != nil || !next.files.isEmpty else {
+            throw RealmMetricsError(.config, "nothing to follow: give units or identifiers for the journal, or files")
+        }
+        let sets = try loadPatternSets(next.patterns, provider: provider)
+        let nextSources = SourceSet(journal: next.journal, globs: next.files)
+        let changes = nextSources.changes(since: sources)
+        var nextJournal = journal
+        var journalIsNew = false
+        if let journalConfiguration = next.journal, changes.journal || journal == nil {
+            let source = JournalSource(configuration: journalConfiguration) { [sidecarLog] priority, message in
+                sidecarLog.say(priority, "realm-metrics: \(message)")
+            }
+            do { try source.open() } catch { throw noJournal("\(error)") }
+            guard source.hasJournalFiles else { throw noJournal("no journal files, or no permission to read them") }
+            _ = source.pollDescriptor()
+            nextJournal = source
+            journalIsNew = true
+        } else if next.journal == nil {
+            nextJournal = nil
+        }
+
+        // Nothing can fail from here on.
+        flush()
+        let previous = configuration
+        configuration = next
+        retiredStats = retiredStats.adding(chain.stats)
+        chain = PipelineChain(patternSets: sets, store: store)
+        layoutProbe = LiveRunner.layoutProbe(for: sets, provider: provider)
+        for key in activeWarnings.keys.sorted() where key.hasPrefix("layout:") { clearWarning(key) }
+        encoder = StatsdEncoder(prefix: next.prefix)
+        ownEncoder = ownPrefix.isEmpty ? nil : StatsdEncoder(prefix: ownPrefix)
+        if next.statsdHost != previous.statsdHost || next.statsdPort != previous.statsdPort || next.maxPacketBytes != previous.maxPacketBytes {
+            let sink = next.statsdHost == previous.statsdHost && next.statsdPort == previous.statsdPort
+                ? delivery.sink : StatsdSink(host: next.statsdHost, port: next.statsdPort)
+            delivery = StatsdDelivery(sink: sink, maxPacketBytes: next.maxPacketBytes, unsent: delivery.keptForState)
+            sendFault = nil
+        }
+
+        var caughtUp: [String] = []
+        let before = chain.stats.linesRead
+        if journalIsNew || (journal != nil && nextJournal == nil) {
+            // The old journal's workers go: the new filter's history rebuilds those it still follows.
+            if journal != nil {
+                _ = store.removeWorkers { key, _ in !LiveRunner.isFileWorker(key) }
+                lastWorker = ("", -1)
+                for key in activeWarnings.keys.sorted() where key.hasPrefix("journal") { clearWarning(key) }
+            }
+            retireCounts(of: journal)
+            journal = nextJournal
+            journalFilterCheck = journal.map { journal in
+                JournalFilterCheck(source: journal, alternatives: Set(RunConfiguration.defaultUnits.map { JournalSource.Match(field: "_SYSTEMD_UNIT", value: $0) }),
+                                   warn: { [unowned self] in warn($0, $1) }, clear: { [unowned self] in clearWarning($0, $1) })
+            }
+            if journal != nil {
+                drainJournal(limit: Int.max)
+                caughtUp += changes.journalItems.isEmpty ? [next.journal?.summary ?? "the journal"] : changes.journalItems
+            }
+        }
+        if next.files != previous.files || next.maxLineBytes != previous.maxLineBytes || next.rotateWait != previous.rotateWait {
+            var positions = tailer?.positions ?? []
+            let followedBefore = Set(tailer?.followedPaths ?? []).union(FileTailer.regularFiles(matching: previous.files))
+            if !changes.newGlobs.isEmpty {
+                let ofNewGlobs = Set(FileTailer.regularFiles(matching: changes.newGlobs))
+                let newFiles = FileTailer.followedFiles(matching: next.files).filter { ofNewGlobs.contains($0) && !followedBefore.contains($0) }
+                if !newFiles.isEmpty {
+                    let history = makeTailer(saved: [], globs: newFiles.map(FileTailer.literalGlob))
+                    history.poll(handleFileLine)
+                    truncatedHistoryLines += history.truncatedLines
+                    positions += history.positions
+                    caughtUp += changes.newGlobs.map { glob in
+                        let n = FileTailer.regularFiles(matching: [glob]).filter { newFiles.contains($0) }.count
+                        return "glob \(glob) (\(n) \(n == 1 ? "file" : "files"))"
+                    }
+                }
+            }
+            retireCounts(of: tailer)
+            tailer = next.files.isEmpty ? nil : makeTailer(saved: positions)
+            tailer?.drainRotatedWhileStopped(handleFileLine)
+            // Files no globs name any more take their gauges with them.
+            let stillNamed = Set(FileTailer.regularFiles(matching: next.files).map(LiveRunner.fileWorkerKey))
+            let followedKeys = Set(followedBefore.map(LiveRunner.fileWorkerKey))
+            if !store.removeWorkers(where: { key, _ in followedKeys.contains(key) && !stillNamed.contains(key) }).isEmpty { lastWorker = ("", -1) }
+            for glob in previous.files where !next.files.contains(glob) { clearWarning("glob:\(glob)") }
+        }
+        sources = nextSources
+        takePipelineWarnings()
+        if !caughtUp.isEmpty {
+            store.markAllFlushed()
+            let one = caughtUp.count == 1
+            say(.notice, "realm-metrics: new \(one ? "source" : "sources") on reload: \(caughtUp.joined(separator: ", ")); read \(one ? "its" : "their") history silently (\(chain.stats.linesRead - before) lines: gauges rebuilt, nothing counted)")
+        }
+        say(.info, "realm-metrics: reloaded the configuration (\(sets.map { "\($0.format): \($0.rules.count) rules" }.joined(separator: ", "))); now \(startLine.dropFirst("realm-metrics \(realmMetricsVersion): ".count))")
+        checkpoint()
     }
 }
 
