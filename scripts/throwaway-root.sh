@@ -2,8 +2,7 @@
 # throwaway-root.sh CMD [ARGS...]: runs CMD as root, chrooted into an overlay of / whose writes all go
 # to a tmpfs that is thrown away at the end (private mount and PID namespaces). The real dpkg, the
 # host's dpkg database for dependencies, real maintainer scripts and conffile handling, and nothing of
-# the host's / changes. The current directory is the same inside (visible through the overlay);
-# /tmp and /run are fresh. The exit status is CMD's.
+# the host's / changes. The current directory is the same inside, read-only; /tmp and /run are fresh. The exit status is CMD's.
 set -eu
 if [ "${THROWAWAY_ROOT:-}" != inside ]; then
   if [ "$(id -u)" -ne 0 ]; then echo "throwaway-root.sh: needs root (mount and PID namespaces)" >&2; exit 1; fi
@@ -24,4 +23,9 @@ mount --rbind /dev "$d/merged/dev"
 mount --rbind /sys "$d/merged/sys"
 mount -t tmpfs tmpfs "$d/merged/run"
 mount -t tmpfs tmpfs "$d/merged/tmp"
+# The current directory, read-only at the same path: it may be under /tmp or on another file system
+# than / (which the overlay does not show).
+mkdir -p "$d/merged$THROWAWAY_CWD"
+mount --bind "$THROWAWAY_CWD" "$d/merged$THROWAWAY_CWD"
+mount -o remount,bind,ro "$d/merged$THROWAWAY_CWD"
 exec chroot "$d/merged" /bin/sh -c 'cd "$THROWAWAY_CWD" && exec "$@"' sh "$@"

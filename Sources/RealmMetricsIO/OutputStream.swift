@@ -2,10 +2,15 @@
 import Glibc
 #endif
 
-/// Buffered writes to a file descriptor (stdout, stderr, a file), with `write(2)`.
+/// Buffered writes to a file descriptor (stdout, stderr, a file), with `write(2)`. The first write
+/// error (a full disk, a closed pipe) is kept in ``error`` and everything after it is dropped: a job
+/// calls ``finish(_:)`` at its end, which throws it, so output that could not be written is an error
+/// and never "done".
 public final class FDWriter {
     public let fd: Int32
     private var buffer: [UInt8] = []
+    /// errno of the first failed write, if any.
+    public private(set) var error: Int32?
 
     public init(fd: Int32) {
         self.fd = fd
@@ -16,21 +21,35 @@ public final class FDWriter {
     public static func standardError() -> FDWriter { FDWriter(fd: STDERR_FILENO) }
 
     public func write(_ text: String) {
+        guard error == nil else { return }
         buffer.append(contentsOf: text.utf8)
         if buffer.count >= 1 << 16 { flush() }
     }
 
     public func flush() {
         var offset = 0
-        while offset < buffer.count {
+        while offset < buffer.count && error == nil {
             let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
             if n < 0 {
                 if errno == EINTR { continue }
-                break  // a closed pipe: nothing more can be written
+                error = errno
+                break
             }
             offset += n
         }
         buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Flushes and throws the first write error, naming `what` was written (`standard output`, a path).
+    public func finish(_ what: String) throws(RealmMetricsError) {
+        flush()
+        if let error { throw FDWriter.failure(what, error) }
+    }
+
+    /// The error for output that could not be written.
+    public static func failure(_ what: String, _ code: Int32) -> RealmMetricsError {
+        let hint = code == EPIPE ? " (the reading end was closed)" : ""
+        return RealmMetricsError(.output, "\(what): cannot write: \(errnoText(code))\(hint); the output is incomplete")
     }
 
     deinit { flush() }

@@ -111,7 +111,7 @@ public struct ReplayJob {
         if configuration.printSummary {
             output.write(SummaryEncoder.json(pipeline.store.totals(), prefix: configuration.prefix))
         }
-        output.flush()
+        try output.finish(output.fd == STDOUT_FILENO ? "standard output" : "output")
         return ReplayReport(stats: pipeline.stats, truncatedLines: truncatedLines, bytesRead: bytesRead, seconds: seconds,
                             warnings: pipeline.takeWarnings())
     }

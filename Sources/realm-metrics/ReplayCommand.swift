@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import RealmMetricsCore
 import RealmMetricsIO
@@ -63,6 +66,9 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Report up to this time (as --since).", valueName: "time"))
     var until: String?
 
+    @Option(name: .long, help: ArgumentHelp("Seconds a network output (--to graphite://) may take to accept the connection or to take more data before replay stops with an error (default: 10).", valueName: "seconds"))
+    var outputTimeout: Double = 10
+
     @Option(name: .long, help: ArgumentHelp("Bucket width in seconds for timed outputs.", valueName: "seconds"))
     var bucket = 10
 
@@ -110,6 +116,8 @@ struct ReplayCommand: ParsableCommand {
     }
 
     func run() throws {
+        // A closed pipe is an error to report (EPIPE), not a signal that ends the process unexplained.
+        signal(SIGPIPE, SIG_IGN)
         let target = to.flatMap(BackfillTarget.parse) ?? .stdout
         if journal || since != nil || until != nil || target != .stdout {
             try backfill(target)
@@ -155,12 +163,13 @@ struct ReplayCommand: ParsableCommand {
         configuration.workerPerFile = workerPerFile
         configuration.maxLineBytes = maxLineBytes
         configuration.progress = !quiet && isTerminal(2)
+        configuration.outputTimeoutSeconds = outputTimeout
         do {
             let job = try BackfillJob(configuration: configuration)
             let stats = try job.run()
             if !quiet {
                 let stderr = FDWriter.standardError()
-                stderr.write("replay: \(stats.linesRead) lines: \(stats.matched) matched, \(stats.ignored) ignored, \(stats.unmatched) unmatched; \(job.buckets) buckets, \(job.points) points written\(job.untimedLines > 0 ? ", \(job.untimedLines) lines without a time placed with the line before" : "")\n")
+                stderr.write("replay: \(stats.linesRead) lines: \(ReplayReportText.counts(stats, truncatedLines: job.truncatedLines).joined(separator: ", ")); \(job.buckets) buckets, \(job.points) points written\(job.untimedLines > 0 ? ", \(job.untimedLines) lines without a time placed with the line before" : "")\n")
                 stderr.flush()
             }
         } catch {

@@ -73,5 +73,35 @@ expect "backfill ends with its counts after the progress line" 0 '100000 lines: 
 "$BIN" replay --since @0 --to influx:/dev/null "$tmp/big.log" 2>"$tmp/offterm" >/dev/null
 if grep -q '\[#' "$tmp/offterm" || ! grep -q '100000 lines' "$tmp/offterm"; then bad "backfill prints no progress off a terminal" "$(head -c 300 "$tmp/offterm")"; else ok "backfill prints no progress off a terminal"; fi
 
+# Output that cannot be written is an error with a non-zero exit, never "done".
+expect "replay to a full disk is an error" 1 "standard output: cannot write: No space left on device" -- bash -c "\"$BIN\" replay -q patterns/realm-sync-worker.sample.log > /dev/full"
+expect "backfill to influx:/dev/full is an error" 1 "influx: /dev/full: cannot write: No space left on device" -- "$BIN" replay -q --since @0 --to influx:/dev/full "$tmp/big.log"
+# Backfill reports what plain replay reports: lines outside the envelope, lines cut to the limit.
+{ cat patterns/ros1.sample.log; echo "not a ros1 line"; printf '2018-01-13T20:09:36.227Z - info: sync: %0300d\n' 0; } > "$tmp/mixed.log"
+plain=$("$BIN" replay --patterns ros1 --max-line-bytes 100 "$tmp/mixed.log" 2>&1 >/dev/null | grep -oE '[0-9]+ outside the envelope, [0-9]+ cut to the line limit')
+expect "backfill reports lines outside the envelope and lines cut, as replay does ($plain)" 0 "${plain:-no counts from plain replay}" -- "$BIN" replay --patterns ros1 --since @0 --max-line-bytes 100 --to influx:/dev/null "$tmp/mixed.log"
+# A Graphite that accepts the connection and never reads: the backfill stops with an error after
+# --output-timeout instead of hanging (the kill after 60 s fails the check).
+TZ=UTC python3 -c '
+import sys, time
+t = 1588680000
+for i in range(40000):
+    print(time.strftime("%Y-%m-%dT%H:%M:%S.000: ", time.gmtime(t + i)) + "HTTP Connection[%d]: Connection from 10.0.0.1:1" % i)
+' > "$tmp/long.log"
+python3 -c '
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.bind(("127.0.0.1", 0)); s.listen(1)
+print(s.getsockname()[1], flush=True)
+c, _ = s.accept()
+time.sleep(90)
+' > "$tmp/stalled-port" &
+stalled=$!
+for _ in $(seq 50); do [ -s "$tmp/stalled-port" ] && break; sleep 0.1; done
+expect "a Graphite that takes no data stops the backfill with an error after --output-timeout" 1 "took no data for 1 s \(--output-timeout\)" -- env TZ=UTC timeout -s KILL 60 "$BIN" replay -q --since @0 --bucket 1 --output-timeout 1 --to "graphite://127.0.0.1:$(cat "$tmp/stalled-port")" "$tmp/long.log"
+kill "$stalled" 2>/dev/null; wait "$stalled" 2>/dev/null
+expect "backfill into a closed pipe is an error" 1 "cannot write: Broken pipe \(the reading end was closed\)" -- bash -c "set -o pipefail; TZ=UTC \"$BIN\" replay -q --since @0 --bucket 1 --to influx:- \"$tmp/long.log\" | head -c 10 >/dev/null"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -44,6 +44,9 @@ public struct BackfillConfiguration: Sendable {
     public var maxPacketBytes = 1432
     /// Show a progress line on standard error (a terminal).
     public var progress = false
+    /// Seconds a network output (Graphite) may take to accept the connection, or to take more data,
+    /// before the job stops with an error.
+    public var outputTimeoutSeconds: Double = 10
 
     public init(prefix: String) { self.prefix = prefix }
 }
@@ -65,7 +68,7 @@ public final class BackfillJob {
     public private(set) var buckets = 0
     public private(set) var points = 0
     public private(set) var untimedLines: Int64 = 0
-    /// Journal lines cut to the line limit.
+    /// Lines cut to the line limit.
     public private(set) var truncatedLines: Int64 = 0
     let fallbackYear: Int
     var lastProgress = 0.0
@@ -89,7 +92,8 @@ public final class BackfillJob {
         switch configuration.target {
         case .stdout: sink = nil
         case let .graphite(host, port):
-            sink = try GraphiteSink(host: host, port: port, encoder: GraphiteEncoder(prefix: configuration.prefix, naming: configuration.graphiteNaming, bucketSeconds: configuration.bucketSeconds))
+            sink = try GraphiteSink(host: host, port: port, encoder: GraphiteEncoder(prefix: configuration.prefix, naming: configuration.graphiteNaming, bucketSeconds: configuration.bucketSeconds),
+                                    timeoutSeconds: configuration.outputTimeoutSeconds)
         case let .dogstatsd(host, port):
             sink = DogStatsdSink(sink: StatsdSink(host: host, port: port), encoder: DogStatsdEncoder(prefix: configuration.prefix), maxPacketBytes: configuration.maxPacketBytes)
         case let .influx(path):
@@ -114,7 +118,7 @@ public final class BackfillJob {
             for s in totals where s.kind == .gauge || s.value != 0 { output.write(encoder.line(s) + "\n") }
         }
         if configuration.printSummary { output.write(SummaryEncoder.json(totals, prefix: configuration.prefix)) }
-        output.flush()
+        try output.finish(output.fd == STDOUT_FILENO ? "standard output" : "output")
         return chain.stats
     }
 
@@ -156,6 +160,7 @@ public final class BackfillJob {
         var done = false
         for input in inputs where !done {
             let worker = input.worker
+            let truncatedBefore = reader.truncatedLines
             var count: Int64 = 0
             let error = reader.read(fd: input.fd, flushPartialAtEOF: true) { start, length in
                 guard !done, failure == nil else { return }
@@ -174,6 +179,7 @@ public final class BackfillJob {
                     showProgress(position: totalBytes > 0 ? Double(reader.bytesRead) / Double(totalBytes) : nil, at: time)
                 }
             }
+            truncatedLines += reader.truncatedLines - truncatedBefore
             if let failure { throw failure }
             if let error { throw RealmMetricsError(.input, "\(input.name): read failed: \(errnoText(error))") }
         }
@@ -260,29 +266,53 @@ protocol BucketSink: AnyObject {
     func finish() throws(RealmMetricsError)
 }
 
-/// Graphite plaintext over one TCP connection.
+/// Graphite plaintext over one TCP connection, with a timeout on connecting and on every send: a
+/// Graphite that stops taking data stops the job with an error instead of hanging it.
 final class GraphiteSink: BucketSink {
     let fd: Int32
     let encoder: GraphiteEncoder
     let target: String
+    let timeoutSeconds: Double
     var buffer: [UInt8] = []
 
-    init(host: String, port: UInt16, encoder: GraphiteEncoder) throws(RealmMetricsError) {
+    init(host: String, port: UInt16, encoder: GraphiteEncoder, timeoutSeconds: Double = 10) throws(RealmMetricsError) {
         self.encoder = encoder
-        target = "\(host):\(port)"
+        self.timeoutSeconds = timeoutSeconds
+        target = NetworkAddress(host: host, port: port).description
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var result: UnsafeMutablePointer<addrinfo>? = nil
-        guard getaddrinfo(host, String(port), &hints, &result) == 0, let info = result else {
-            throw RealmMetricsError(.output, "graphite: cannot resolve \(host)")
+        let rc = getaddrinfo(host, String(port), &hints, &result)
+        guard rc == 0, let info = result else {
+            throw RealmMetricsError(.output, "graphite: cannot resolve \(host): \(String(cString: gai_strerror(rc)))")
         }
         defer { freeaddrinfo(result) }
-        let s = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard s >= 0, connect(s, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
-            let reason = errnoText(errno)
-            if s >= 0 { close(s) }
-            throw RealmMetricsError(.output, "graphite: cannot connect to \(host):\(port): \(reason)")
+        let s = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+        guard s >= 0 else { throw RealmMetricsError(.output, "graphite: socket: \(errnoText(errno))") }
+        // Non-blocking connect, waited for with poll(2) up to the timeout.
+        if connect(s, info.pointee.ai_addr, info.pointee.ai_addrlen) != 0 {
+            var reason = errno
+            if reason == EINPROGRESS {
+                var pfd = pollfd(fd: s, events: Int16(POLLOUT), revents: 0)
+                let ready = retryingEINTR { poll(&pfd, 1, Int32(timeoutSeconds * 1000)) }
+                if ready == 0 {
+                    close(s)
+                    throw RealmMetricsError(.output, "graphite: \(target) did not accept the connection within \(formatSeconds(timeoutSeconds)) s (--output-timeout)")
+                }
+                var code: Int32 = 0
+                var length = socklen_t(MemoryLayout<Int32>.size)
+                getsockopt(s, SOL_SOCKET, SO_ERROR, &code, &length)
+                reason = ready < 0 ? errno : code
+            }
+            if reason != 0 && reason != EINPROGRESS {
+                close(s)
+                throw RealmMetricsError(.output, "graphite: cannot connect to \(target): \(errnoText(reason))")
+            }
         }
+        // Blocking from here on, each send bounded by the timeout.
+        _ = fcntl(s, F_SETFL, fcntl(s, F_GETFL) & ~O_NONBLOCK)
+        var tv = timeval(tv_sec: Int(timeoutSeconds), tv_usec: Int((timeoutSeconds - Double(Int(timeoutSeconds))) * 1_000_000))
+        setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         fd = s
     }
 
@@ -312,11 +342,28 @@ final class GraphiteSink: BucketSink {
             let n = buffer.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
             if n < 0 {
                 if errno == EINTR { continue }
+                if errno == EAGAIN || errno == EWOULDBLOCK {
+                    throw RealmMetricsError(.output, "graphite: \(target) took no data for \(formatSeconds(timeoutSeconds)) s (--output-timeout); stopped with the points before not all written")
+                }
                 throw RealmMetricsError(.output, "graphite: sending to \(target) failed: \(errnoText(errno))")
             }
             offset += n
         }
         buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+/// `seconds` without a trailing `.0`.
+func formatSeconds(_ seconds: Double) -> String {
+    seconds == seconds.rounded() ? "\(Int(seconds))" : "\(seconds)"
+}
+
+/// Calls `body` again while it fails with EINTR.
+@inline(__always)
+func retryingEINTR(_ body: () -> Int32) -> Int32 {
+    while true {
+        let rc = body()
+        if rc >= 0 || errno != EINTR { return rc }
     }
 }
 
@@ -352,8 +399,12 @@ final class InfluxSink: BucketSink {
     let encoder: InfluxEncoder
     let ownsFD: Bool
 
+    /// What the output is called in errors.
+    let name: String
+
     init(path: String, encoder: InfluxEncoder) throws(RealmMetricsError) {
         self.encoder = encoder
+        name = path == "-" ? "standard output" : path
         if path == "-" {
             writer = .standardOutput()
             ownsFD = false
@@ -367,10 +418,12 @@ final class InfluxSink: BucketSink {
 
     func write(_ bucket: Bucket) throws(RealmMetricsError) {
         for line in encoder.lines(bucket) { writer.write(line + "\n") }
+        // A full disk or a closed pipe stops the job at once.
+        if let error = writer.error { throw FDWriter.failure("influx: \(name)", error) }
     }
 
     func finish() throws(RealmMetricsError) {
-        writer.flush()
-        if ownsFD { close(writer.fd) }
+        try writer.finish("influx: \(name)")
+        if ownsFD && close(writer.fd) != 0 { throw FDWriter.failure("influx: \(name)", errno) }
     }
 }
