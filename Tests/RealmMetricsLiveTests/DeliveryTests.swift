@@ -83,7 +83,7 @@ struct DeliveryTests {
         appendText(dir.file("w.log"), "")
         let sidecar = try Sidecar(args(receiver.port, dir), stderrPath: dir.file("err"))
         try sidecar.waitForStderr("reporting from now on")
-        try FileManager.default.createDirectory(atPath: dir.file("state/state.json.tmp"), withIntermediateDirectories: true)
+        try blockStateSaves(dir)
         try sidecar.waitForStderr("cannot save state")
         #expect(sidecar.terminate() == 1)
         #expect(sidecar.stderr.contains("stopped after a final flush, but the state could not be saved"))

@@ -224,7 +224,7 @@ struct FileFollowTests {
         defer { receiver.stop() }
         let s = try startFresh(fileArgs(receiver.port, dir), dir, "err")
         // Something in the way of the temporary file: every save fails, the old state stays.
-        try FileManager.default.createDirectory(atPath: dir.file("state/state.json.tmp"), withIntermediateDirectories: true)
+        try blockStateSaves(dir)
         let before = try String(contentsOfFile: dir.file("state/state.json"), encoding: .utf8)
         let lines = try sampleLines()
         appendText(dir.file("w.log"), lines.joined(separator: "\n") + "\n")

@@ -26,6 +26,14 @@ final class TempDir: @unchecked Sendable {
     func file(_ name: String) -> String { path + "/" + name }
 }
 
+/// Makes every later state save of a sidecar using `dir/state` fail: a directory where its temporary
+/// file goes. The sidecar may be writing that file at this moment (it is renamed away at once): retried
+/// until the directory is made.
+func blockStateSaves(_ dir: TempDir) throws {
+    let path = dir.file("state/state.json.tmp")
+    guard waitUntil(5, { mkdir(path, 0o755) == 0 }) else { throw TestFailure("could not put a directory at \(path): \(String(cString: strerror(errno)))") }
+}
+
 /// Polls `condition` every 20 ms until it holds or `seconds` pass.
 func waitUntil(_ seconds: Double, _ condition: () -> Bool) -> Bool {
     let end = Date().addingTimeInterval(seconds)

@@ -231,6 +231,12 @@ public final class LinePipeline {
     @inline(__always)
     func run(_ start: UnsafePointer<UInt8>, _ length: Int, worker: Int, effects: UnsafeMutablePointer<[Effect]>?) -> LineOutcome {
         guard let parts = splitEnvelope(start, length) else { return lastOutcome }
+        return run(start, parts: parts, worker: worker, effects: effects)
+    }
+
+    /// The rest of ``run(_:_:worker:effects:)`` for a line whose envelope is already split.
+    @inline(__always)
+    func run(_ start: UnsafePointer<UInt8>, parts: EnvelopeParts, worker: Int, effects: UnsafeMutablePointer<[Effect]>?) -> LineOutcome {
         lastParts = parts
         let message = start + parts.message.lowerBound
         let messageLength = parts.message.count
@@ -273,6 +279,8 @@ public final class LinePipeline {
     }
 
     private var lastOutcome: LineOutcome = .unmatched
+    /// Why the last ``splitEnvelope(_:_:from:)`` that returned nil did so.
+    var lastEnvelopeOutcome: LineOutcome { lastOutcome }
 
     @inline(__always)
     func count(_ outcome: LineOutcome) -> LineOutcome {
@@ -327,8 +335,14 @@ public final class LinePipeline {
     /// The time a line's envelope carries (ms since the epoch), or nil when it has none or does not fit.
     /// Does not process the line.
     public func lineTime(_ start: UnsafePointer<UInt8>, _ length: Int, fallbackYear: Int) -> Int64? {
-        guard let parts = splitEnvelope(start, length), let range = parts.time, let index = parts.timeEnvelope,
-              let layout = patterns.envelopes[index].timeLayout else { return nil }
+        guard let parts = splitEnvelope(start, length) else { return nil }
+        return time(of: parts, start, fallbackYear: fallbackYear)
+    }
+
+    /// The time in an already split envelope.
+    @inline(__always)
+    func time(of parts: EnvelopeParts, _ start: UnsafePointer<UInt8>, fallbackYear: Int) -> Int64? {
+        guard let range = parts.time, let index = parts.timeEnvelope, let layout = patterns.envelopes[index].timeLayout else { return nil }
         return layout.parse(UnsafeBufferPointer(start: start + range.lowerBound, count: range.count), fallbackYear: fallbackYear)
     }
 

@@ -41,6 +41,45 @@ public final class PipelineChain {
         lineStats.addLineCounts(of: counts)
     }
 
+    /// Processes one line whose time decides first whether and where it counts (backfill): `place` gets
+    /// the line's time (as ``lineTime(_:_:fallbackYear:)`` gives it) before anything is applied, and
+    /// the line is processed only when it returns true; nil then. Each pattern set's envelope is split
+    /// once for both.
+    @inline(__always)
+    public func processTimed<E: Error>(_ start: UnsafePointer<UInt8>, _ length: Int, worker: Int, fallbackYear: Int,
+                                       place: (Int64?) throws(E) -> Bool) throws(E) -> LineOutcome? {
+        if pipelines.count == 1 {
+            let pipeline = pipelines[0]
+            let parts = pipeline.splitEnvelope(start, length)
+            guard try place(parts.flatMap { pipeline.time(of: $0, start, fallbackYear: fallbackYear) }) else { return nil }
+            let result = parts.map { pipeline.run(start, parts: $0, worker: worker, effects: nil) } ?? pipeline.lastEnvelopeOutcome
+            lineStats.linesRead += 1
+            lineStats.count(result)
+            return result
+        }
+        var split: [EnvelopeParts?] = []
+        split.reserveCapacity(pipelines.count)
+        var time: Int64? = nil
+        for pipeline in pipelines {
+            let parts = pipeline.splitEnvelope(start, length)
+            if time == nil, let parts { time = pipeline.time(of: parts, start, fallbackYear: fallbackYear) }
+            split.append(parts)
+        }
+        guard try place(time) else { return nil }
+        var result = LineOutcome.envelopeMismatch
+        for (index, pipeline) in pipelines.enumerated() {
+            // As process: a set whose envelope does not fit passes the line on; a match error or limit in
+            // an envelope decides.
+            let outcome = split[index].map { pipeline.run(start, parts: $0, worker: worker, effects: nil) } ?? pipeline.lastEnvelopeOutcome
+            if outcome == .envelopeMismatch { continue }
+            result = outcome
+            if outcome != .unmatched { break }
+        }
+        lineStats.linesRead += 1
+        lineStats.count(result)
+        return result
+    }
+
     /// The time of a line (ms since the epoch), from the first pattern set whose envelope fits it and has a time.
     public func lineTime(_ start: UnsafePointer<UInt8>, _ length: Int, fallbackYear: Int) -> Int64? {
         for pipeline in pipelines {

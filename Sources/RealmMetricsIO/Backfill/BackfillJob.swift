@@ -164,15 +164,16 @@ public final class BackfillJob {
             var count: Int64 = 0
             let error = reader.read(fd: input.fd, flushPartialAtEOF: true) { start, length in
                 guard !done, failure == nil else { return }
-                let time = chain.lineTime(start, length, fallbackYear: fallbackYear)
-                do {
-                    if try place(timeMillis: time) {
-                        chain.process(start, length, worker: worker)
-                    } else {
-                        done = true
+                var time: Int64? = nil
+                do throws(RealmMetricsError) {
+                    // One envelope split gives the time (which closes buckets first) and the line's outcome.
+                    let outcome = try chain.processTimed(start, length, worker: worker, fallbackYear: fallbackYear) { (t: Int64?) throws(RealmMetricsError) -> Bool in
+                        time = t
+                        return try place(timeMillis: t)
                     }
+                    if outcome == nil { done = true }
                 } catch {
-                    failure = error as? RealmMetricsError ?? RealmMetricsError(.output, "\(error)")
+                    failure = error
                 }
                 count += 1
                 if configuration.progress && count & 0x3FFF == 0 {
