@@ -16,9 +16,17 @@ public final class PipelineChain {
     /// fits some envelope but no rule is unmatched; one that fits no envelope is an envelope mismatch.
     @discardableResult
     public func process(_ start: UnsafePointer<UInt8>, _ length: Int, worker: Int) -> LineOutcome {
+        inTurn { _, pipeline in pipeline.run(start, length, worker: worker, effects: nil) }
+    }
+
+    /// The one rule for several pattern sets: each set in turn (`run` gives its outcome) until one
+    /// matches or ignores the line; a set whose envelope does not fit passes it on, one that fits but has
+    /// no rule for it leaves it unmatched unless a later set takes it. The line is counted once.
+    @inline(__always)
+    private func inTurn(_ run: (Int, LinePipeline) -> LineOutcome) -> LineOutcome {
         var result = LineOutcome.envelopeMismatch
-        for pipeline in pipelines {
-            let outcome = pipeline.run(start, length, worker: worker, effects: nil)
+        for (index, pipeline) in pipelines.enumerated() {
+            let outcome = run(index, pipeline)
             if outcome == .envelopeMismatch { continue }
             result = outcome
             if outcome != .unmatched { break }
@@ -52,10 +60,7 @@ public final class PipelineChain {
             let pipeline = pipelines[0]
             let parts = pipeline.splitEnvelope(start, length)
             guard try place(parts.flatMap { pipeline.time(of: $0, start, fallbackYear: fallbackYear) }) else { return nil }
-            let result = parts.map { pipeline.run(start, parts: $0, worker: worker, effects: nil) } ?? pipeline.lastEnvelopeOutcome
-            lineStats.linesRead += 1
-            lineStats.count(result)
-            return result
+            return inTurn { _, pipeline in parts.map { pipeline.run(start, parts: $0, worker: worker, effects: nil) } ?? pipeline.lastEnvelopeOutcome }
         }
         var split: [EnvelopeParts?] = []
         split.reserveCapacity(pipelines.count)
@@ -66,18 +71,7 @@ public final class PipelineChain {
             split.append(parts)
         }
         guard try place(time) else { return nil }
-        var result = LineOutcome.envelopeMismatch
-        for (index, pipeline) in pipelines.enumerated() {
-            // As process: a set whose envelope does not fit passes the line on; a match error or limit in
-            // an envelope decides.
-            let outcome = split[index].map { pipeline.run(start, parts: $0, worker: worker, effects: nil) } ?? pipeline.lastEnvelopeOutcome
-            if outcome == .envelopeMismatch { continue }
-            result = outcome
-            if outcome != .unmatched { break }
-        }
-        lineStats.linesRead += 1
-        lineStats.count(result)
-        return result
+        return inTurn { index, pipeline in split[index].map { pipeline.run(start, parts: $0, worker: worker, effects: nil) } ?? pipeline.lastEnvelopeOutcome }
     }
 
     /// The time of a line (ms since the epoch), from the first pattern set whose envelope fits it and has a time.

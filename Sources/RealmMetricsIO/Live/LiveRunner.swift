@@ -68,7 +68,9 @@ public final class LiveRunner {
     var journal: JournalSource?
     /// Warns when the journal filter matches no entry. A host runs one of the default units, not both:
     /// only the filter as a whole is checked for them.
-    lazy var journalFilterCheck: JournalFilterCheck? = journal.map { journal in
+    lazy var journalFilterCheck: JournalFilterCheck? = journal.map(makeFilterCheck)
+
+    private func makeFilterCheck(_ journal: JournalSource) -> JournalFilterCheck {
         JournalFilterCheck(source: journal, alternatives: Set(RunConfiguration.defaultUnits.map { JournalSource.Match(field: "_SYSTEMD_UNIT", value: $0) }),
                            warn: { [unowned self] in warn($0, $1) }, clear: { [unowned self] in clearWarning($0, $1) })
     }
@@ -342,15 +344,8 @@ public final class LiveRunner {
             items += newSources.journalItems
         }
         if !newSources.newGlobs.isEmpty {
-            let history = makeTailer(saved: [], globs: newFiles.map(FileTailer.literalGlob))
-            history.poll(handleFileLine)
-            truncatedHistoryLines += history.truncatedLines
-            tailer = makeTailer(saved: keptFilePositions + history.positions)
-            let newFileSet = Set(newFiles)
-            for glob in newSources.newGlobs {
-                let n = FileTailer.regularFiles(matching: [glob]).filter { newFileSet.contains($0) }.count
-                items.append("glob \(glob) (\(n) \(n == 1 ? "file" : "files"))")
-            }
+            tailer = makeTailer(saved: keptFilePositions + readHistory(of: newFiles))
+            items += describe(newSources.newGlobs, newFiles: newFiles)
             journalFilterCheck?.afterRead()
         }
         takePipelineWarnings()
@@ -359,6 +354,24 @@ public final class LiveRunner {
         let one = items.count == 1
         say(.notice, "realm-metrics: new \(one ? "source" : "sources") since the last run: \(items.joined(separator: ", ")); read \(one ? "its" : "their") history silently (\(read) lines: gauges rebuilt, nothing counted)")
         checkpoint()
+    }
+
+    /// Reads `files` (only new globs name them) to their end with a tailer of their own; returns where
+    /// it stopped, for the tailer of every glob to start from.
+    private func readHistory(of files: [String]) -> [FilePosition] {
+        let history = makeTailer(saved: [], globs: files.map(FileTailer.literalGlob))
+        history.poll(handleFileLine)
+        truncatedHistoryLines += history.truncatedLines
+        return history.positions
+    }
+
+    /// `glob G (N files)` for each new glob, counting the new files it names.
+    private func describe(_ globs: [String], newFiles: [String]) -> [String] {
+        let newFileSet = Set(newFiles)
+        return globs.map { glob in
+            let n = FileTailer.regularFiles(matching: [glob]).filter { newFileSet.contains($0) }.count
+            return "glob \(glob) (\(n) \(n == 1 ? "file" : "files"))"
+        }
     }
 
     /// Reads what is new in every source.
@@ -690,10 +703,7 @@ public final class LiveRunner {
             }
             retireCounts(of: journal)
             journal = nextJournal
-            journalFilterCheck = journal.map { journal in
-                JournalFilterCheck(source: journal, alternatives: Set(RunConfiguration.defaultUnits.map { JournalSource.Match(field: "_SYSTEMD_UNIT", value: $0) }),
-                                   warn: { [unowned self] in warn($0, $1) }, clear: { [unowned self] in clearWarning($0, $1) })
-            }
+            journalFilterCheck = journal.map(makeFilterCheck)
             if journal != nil {
                 drainJournal(limit: Int.max)
                 caughtUp += changes.journalItems.isEmpty ? [next.journal?.summary ?? "the journal"] : changes.journalItems
@@ -706,14 +716,8 @@ public final class LiveRunner {
                 let ofNewGlobs = Set(FileTailer.regularFiles(matching: changes.newGlobs))
                 let newFiles = FileTailer.followedFiles(matching: next.files).filter { ofNewGlobs.contains($0) && !followedBefore.contains($0) }
                 if !newFiles.isEmpty {
-                    let history = makeTailer(saved: [], globs: newFiles.map(FileTailer.literalGlob))
-                    history.poll(handleFileLine)
-                    truncatedHistoryLines += history.truncatedLines
-                    positions += history.positions
-                    caughtUp += changes.newGlobs.map { glob in
-                        let n = FileTailer.regularFiles(matching: [glob]).filter { newFiles.contains($0) }.count
-                        return "glob \(glob) (\(n) \(n == 1 ? "file" : "files"))"
-                    }
+                    positions += readHistory(of: newFiles)
+                    caughtUp += describe(changes.newGlobs, newFiles: newFiles)
                 }
             }
             retireCounts(of: tailer)
