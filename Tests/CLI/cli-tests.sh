@@ -73,5 +73,66 @@ expect "backfill ends with its counts after the progress line" 0 '100000 lines: 
 "$BIN" replay --since @0 --to influx:/dev/null "$tmp/big.log" 2>"$tmp/offterm" >/dev/null
 if grep -q '\[#' "$tmp/offterm" || ! grep -q '100000 lines' "$tmp/offterm"; then bad "backfill prints no progress off a terminal" "$(head -c 300 "$tmp/offterm")"; else ok "backfill prints no progress off a terminal"; fi
 
+# status: health, exit status and --json against a running sidecar.
+started_pids=()
+stop_started() { local p; for p in "${started_pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; started_pids=(); }
+trap 'stop_started; rm -rf "$tmp"' EXIT
+# wait_for SECONDS COMMAND...: polls every 0.1 s until the command succeeds.
+wait_for() { local end=$((SECONDS + $1)); shift; until "$@" >/dev/null 2>&1; do [ "$SECONDS" -ge "$end" ] && return 1; sleep 0.1; done; }
+free_udp_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+listen_udp() { python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", int(sys.argv[1])))
+while True: s.recv(65536)' "$1" & started_pids+=($!); }
+status_is() { "$BIN" status --state-dir "$1" >/dev/null 2>&1; [ $? -eq "$2" ]; }
+mkdir -p "$tmp/st"
+cp patterns/realm-sync-worker.yaml patterns/realm-messages.yaml "$tmp/st/"
+head -5 patterns/realm-sync-worker.sample.log > "$tmp/st/w.log"
+port=$(free_udp_port)
+"$BIN" run --patterns "$tmp/st/realm-sync-worker.yaml" --file "$tmp/st/w.log" --statsd "127.0.0.1:$port" --flush-interval 0.2 --state-dir "$tmp/st/state" --prefix realm.t 2>"$tmp/st/err" &
+sidecar=$!; started_pids+=($sidecar)
+# Nothing listens yet: the kernel refuses the flushes.
+if wait_for 10 status_is "$tmp/st/state" 2; then ok "status: a sidecar whose flushes are refused exits 2"; else bad "status: a sidecar whose flushes are refused exits 2" "$("$BIN" status --state-dir "$tmp/st/state" 2>&1 | head -c 600)"; fi
+expect "status names the failing flush as a health problem" 2 '^health: failing: the last flush did not reach statsd \(send to 127.0.0.1:'"$port"': Connection refused\)' -- "$BIN" status --state-dir "$tmp/st/state"
+expect "status gives the last error's time and says it is current" 2 '^last error: send to 127.0.0.1:'"$port"': Connection refused \(at 20[0-9-]+T[0-9:.]+Z, [0-9]+ s ago; still current at the last flush\)' -- "$BIN" status --state-dir "$tmp/st/state"
+listen_udp "$port"
+if wait_for 10 status_is "$tmp/st/state" 0; then ok "status: once statsd takes the flushes the sidecar is healthy again: exit 0"; else bad "status: once statsd takes the flushes the sidecar is healthy again: exit 0" "$("$BIN" status --state-dir "$tmp/st/state" 2>&1 | head -c 600)"; fi
+expect "status: a running, delivering sidecar is healthy" 0 '^health: ok$' -- "$BIN" status --state-dir "$tmp/st/state"
+expect "status: the last error is over once flushes arrive" 0 '^last error: send to 127.0.0.1:'"$port"': Connection refused \(at .*; over by the last flush\)' -- "$BIN" status --state-dir "$tmp/st/state"
+expect "status --json parses (python3 -m json.tool)" 0 '"healthy": true' -- bash -c "set -o pipefail; \"$BIN\" status --json --state-dir '$tmp/st/state' | python3 -m json.tool"
+expect "status --json carries the fields scripts read" 0 '^ok$' -- bash -c "\"$BIN\" status --json --state-dir '$tmp/st/state' | python3 -c 'import json, sys
+o = json.load(sys.stdin)
+assert o[\"healthy\"] is True and o[\"problems\"] == [] and o[\"last_flush_failed\"] is False, o
+assert o[\"flush_interval_seconds\"] == 0.2 and o[\"stale_after_seconds\"] == 30 and 0 <= o[\"age_seconds\"] <= 30, o
+assert o[\"last_error\"][\"current\"] is False and o[\"last_error\"][\"at\"].endswith(\"Z\"), o
+assert o[\"counts\"][\"lines_read\"] == 5 and o[\"workers\"][0][\"key\"] == \"file:$tmp/st/w.log\", o
+print(\"ok\")'"
+# A refused reload: the pattern file broken, then SIGHUP.
+printf 'rules:\n  - name: a\n    match: x\n    actionz: []\n' > "$tmp/st/realm-sync-worker.yaml"
+kill -HUP "$sidecar"
+if wait_for 10 bash -c "\"$BIN\" status --state-dir '$tmp/st/state' | grep -q '^last reload refused: at '"; then ok "status shows a refused reload"; else bad "status shows a refused reload" "$("$BIN" status --state-dir "$tmp/st/state" 2>&1 | tail -c 600)"; fi
+expect "a refused reload names the file, line and column, and the exit status stays 0" 0 "^last reload refused: at 20[0-9-]+T[0-9:.]+Z \([0-9]+ s ago\): $tmp/st/realm-sync-worker.yaml:4:5: rule: unknown key 'actionz'.*; the pattern files loaded before are still in use$" -- "$BIN" status --state-dir "$tmp/st/state"
+expect "status --json has the refused reload" 0 '"last_reload_error" ?: \{' -- "$BIN" status --json --state-dir "$tmp/st/state"
+stop_started
+
+# A stale state: saved long ago.
+python3 -c 'import json, sys
+p = sys.argv[1]; s = json.load(open(p)); s["savedAtMillis"] -= 3600 * 1000
+json.dump(s, open(p, "w"))' "$tmp/st/state/state.json"
+expect "status: a state older than three flush intervals exits 2 and says it is stale" 2 '^health: stale: the last flush was 36[0-9][0-9] s ago, more than 30 s' -- "$BIN" status --state-dir "$tmp/st/state"
+expect "status --json: a stale state is not healthy" 2 '"stale: the last flush was' -- "$BIN" status --json --state-dir "$tmp/st/state"
+expect "status without a state exits 1" 1 'no state: the sidecar has not run with this --state-dir yet' -- "$BIN" status --state-dir "$tmp/st/nothing-here"
+expect "status --json without a state is still JSON" 1 '"healthy": false' -- bash -c "set -o pipefail; \"$BIN\" status --json --state-dir '$tmp/st/nothing-here' | python3 -m json.tool"
+
+# Permissions: a state directory this user may not enter is "permission denied", not "no state".
+chmod 755 "$tmp" "$tmp/st"
+chmod 700 "$tmp/st/state"
+if [ "$(id -u)" -eq 0 ]; then as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups); else as_nobody=(); chmod 000 "$tmp/st/state"; fi
+expect "status on a state directory it may not read says permission denied (exit 1)" 1 "error \[state\]: $tmp/st/state/state.json: permission denied: this user \(uid [0-9]+\) may not read" -- "${as_nobody[@]}" "$BIN" status --state-dir "$tmp/st/state"
+if grep -q 'has not run' "$tmp/err"; then bad "status on an unreadable state directory does not say it has not run" "$(cat "$tmp/err")"; else ok "status on an unreadable state directory does not say it has not run"; fi
+chmod 755 "$tmp/st/state"; chmod 600 "$tmp/st/state/state.json"
+[ "$(id -u)" -eq 0 ] || chmod 000 "$tmp/st/state/state.json"
+expect "status on a state file it may not read says permission denied (exit 1)" 1 "$tmp/st/state/state.json: permission denied" -- "${as_nobody[@]}" "$BIN" status --state-dir "$tmp/st/state"
+chmod -R u+rwX "$tmp/st"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
