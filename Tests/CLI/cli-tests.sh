@@ -73,6 +73,27 @@ expect "backfill ends with its counts after the progress line" 0 '100000 lines: 
 "$BIN" replay --since @0 --to influx:/dev/null "$tmp/big.log" 2>"$tmp/offterm" >/dev/null
 if grep -q '\[#' "$tmp/offterm" || ! grep -q '100000 lines' "$tmp/offterm"; then bad "backfill prints no progress off a terminal" "$(head -c 300 "$tmp/offterm")"; else ok "backfill prints no progress off a terminal"; fi
 
+# check --config: a run configuration validated without running it.
+expect "check --config passes the packaged configuration with a one-line summary" 0 '^packaging/config.yaml: ok: following the local journal, units realm-object-server.service or realm-sync.service; patterns realm-sync-worker \([0-9]+ rules, [0-9]+ examples pass\); statsd localhost:8125 every 10 s; state in /var/lib/realm-metrics$' -- "$BIN" check --config packaging/config.yaml
+[ "$(wc -l < "$tmp/out")" -eq 1 ] && ok "check --config prints one line when all is well" || bad "check --config prints one line when all is well" "$(cat "$tmp/out")"
+printf 'patterns: [ros1]\nstatsd: udp://127.0.0.1:8125\n' > "$tmp/cc-scheme.yaml"
+expect "check --config refuses a statsd address with a scheme, naming file, line and column" 1 "^$tmp/cc-scheme.yaml:2:9: 'statsd': 'udp://127.0.0.1:8125': give HOST or HOST:PORT without a scheme" -- "$BIN" check --config "$tmp/cc-scheme.yaml"
+printf 'flush_interval: 5\npatterns:\n  - ros1\n  - %s/no-such-patterns.yaml\n' "$tmp" > "$tmp/cc-missing.yaml"
+expect "check --config names the configuration's line and column of a pattern file that is missing" 1 "^$tmp/cc-missing.yaml:4:5: 'patterns': no pattern file '$tmp/no-such-patterns.yaml' \(not a built-in name, and no such file\)" -- "$BIN" check --config "$tmp/cc-missing.yaml"
+printf 'max_line_bytes: 1073741824\n' > "$tmp/cc-range.yaml"
+expect "check --config refuses an out-of-range number" 1 "^$tmp/cc-range.yaml:1:17: 'max_line_bytes' must be a whole number from 64 to 16777216, not '1073741824'" -- "$BIN" check --config "$tmp/cc-range.yaml"
+printf 'flush_intervl: 5\nmax_packet_size: 10\nunit: [realm-sync, "realm-*"]\nprefix: "a b"\nstatsd: "host:0"\njournal_directory: /j\njournal_file: /j/x.journal\npatterns: %s/broken.yaml\n' "$tmp" > "$tmp/cc-many.yaml"
+expect "check --config reports every error, each with file:line:column" 1 "^$tmp/cc-many.yaml: 7 errors$" -- "$BIN" check --config "$tmp/cc-many.yaml"
+for line in "^$tmp/cc-many.yaml:1:1: configuration: unknown key 'flush_intervl'" "^$tmp/cc-many.yaml:2:18: 'max_packet_size' must be a whole number from 64 to 65000" \
+            "^$tmp/cc-many.yaml:3:20: 'unit': 'realm-\\*': globs are not supported" "^$tmp/cc-many.yaml:4:9: 'prefix': 'a b' must be dot-separated parts of letters, digits, _ and -" \
+            "^$tmp/cc-many.yaml:5:9: 'statsd': 'host:0': the port '0' is not a number from 1 to 65535" "^$tmp/cc-many.yaml:7:1: 'journal_file': give journal_directory or journal_file, not both" \
+            "^$tmp/broken.yaml:4:5: rule: unknown key 'actionz'.* \(named at $tmp/cc-many.yaml:8:11\)"; do
+  grep -qE -- "$line" "$tmp/out" && ok "check --config: $(printf '%s' "$line" | sed "s|^\^$tmp/||" | cut -c1-60)" || bad "check --config: $line" "$(cat "$tmp/out")"
+done
+printf 'patterns: %s/failing.yaml\n' "$tmp" > "$tmp/cc-examples.yaml"
+expect "check --config runs the examples of the pattern files it names" 1 "^$tmp/failing.yaml:5:16: .*instead of this rule: 'y'" -- "$BIN" check --config "$tmp/cc-examples.yaml"
+expect "check --config of a file that cannot be read" 1 "^$tmp/none.yaml:1:1: cannot read the configuration file: No such file or directory" -- "$BIN" check --config "$tmp/none.yaml"
+
 # status: health, exit status and --json against a running sidecar.
 started_pids=()
 stop_started() { local p; for p in "${started_pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; started_pids=(); }
