@@ -73,6 +73,28 @@ expect "backfill ends with its counts after the progress line" 0 '100000 lines: 
 "$BIN" replay --since @0 --to influx:/dev/null "$tmp/big.log" 2>"$tmp/offterm" >/dev/null
 if grep -q '\[#' "$tmp/offterm" || ! grep -q '100000 lines' "$tmp/offterm"; then bad "backfill prints no progress off a terminal" "$(head -c 300 "$tmp/offterm")"; else ok "backfill prints no progress off a terminal"; fi
 
+# replay --timezone: local-time layouts backfilled in a given zone.
+influx_times() { awk '{print $NF / 1000000000}' | sort -un; }
+"$BIN" replay -q --since @0 --bucket 60 --timezone UTC --to influx:- patterns/realm-sync-worker.sample.log | influx_times > "$tmp/tz-utc" 2>"$tmp/tz-err"
+"$BIN" replay -q --since @0 --bucket 60 --timezone Asia/Tokyo --to influx:- patterns/realm-sync-worker.sample.log | influx_times > "$tmp/tz-tokyo" 2>>"$tmp/tz-err"
+if [ -s "$tmp/tz-utc" ] && [ "$(wc -l < "$tmp/tz-utc")" -eq "$(wc -l < "$tmp/tz-tokyo")" ] \
+   && paste "$tmp/tz-utc" "$tmp/tz-tokyo" | awk '$1 - $2 != 32400 { bad = 1 } END { exit bad }'; then
+  ok "replay --timezone UTC and Asia/Tokyo: the same log's bucket times are 9 hours apart"
+else bad "replay --timezone UTC and Asia/Tokyo: the same log's bucket times are 9 hours apart" "$(paste "$tmp/tz-utc" "$tmp/tz-tokyo" | head -5) $(cat "$tmp/tz-err")"; fi
+expect "replay --timezone Asia/Tokyo gives what the machine's zone (TZ=Asia/Tokyo, mktime) gives" 0 '' -- bash -c "diff <(\"$BIN\" replay -q --since @0 --timezone Asia/Tokyo --to influx:- patterns/realm-sync-worker.sample.log) <(TZ=Asia/Tokyo \"$BIN\" replay -q --since @0 --to influx:- patterns/realm-sync-worker.sample.log)"
+expect "replay --timezone UTC reads the sample's first minute as 12:00Z" 0 '^1588680000$' -- head -1 "$tmp/tz-utc"
+expect "replay --timezone refuses a zone it does not know" 64 "--timezone: unknown time zone 'Mars/Olympus'" -- "$BIN" replay --since @0 --timezone Mars/Olympus --to influx:- patterns/realm-sync-worker.sample.log
+expect "replay --timezone refuses a layout whose times carry their zone" 2 "--timezone: the times of the pattern files \(ros1\) are UTC or carry their offset" -- "$BIN" replay --patterns ros1 --since @0 --timezone Europe/Berlin --to influx:- patterns/ros1.sample.log
+expect "replay --timezone is refused with --journal" 64 "--timezone applies to the times in log lines" -- "$BIN" replay --journal --timezone UTC --since @0 --to influx:-
+expect "replay --timezone is refused without a timed backfill" 64 "--timezone places lines in time" -- "$BIN" replay --timezone UTC patterns/realm-sync-worker.sample.log
+# Europe/Berlin, 2024: clocks forward at 01:00Z (02:00 CET -> 03:00 CEST), back at 01:00Z (03:00 CEST -> 02:00 CET).
+printf '%s\n' '2024-03-31T01:59:30.000: HTTP Connection[1]: Connection from 127.0.0.1:1' '2024-03-31T03:00:30.000: HTTP Connection[2]: Connection from 127.0.0.1:2' \
+  '2024-10-27T02:59:30.000: HTTP Connection[3]: Connection from 127.0.0.1:3' '2024-10-27T02:00:30.000: HTTP Connection[4]: Connection from 127.0.0.1:4' \
+  '2024-10-27T03:00:30.000: HTTP Connection[5]: Connection from 127.0.0.1:5' > "$tmp/dst.log"
+"$BIN" replay -q --prefix realm.t --since @0 --bucket 60 --timezone Europe/Berlin --to influx:- "$tmp/dst.log" | grep '^realm.t.connection.started,' | influx_times | tr '\n' ' ' > "$tmp/dst-times"
+# 00:59Z and 01:00Z on both days; 02:00Z after the autumn change.
+expect "replay --timezone Europe/Berlin: the right UTC instants on both sides of both changes" 0 '^1711846740 1711846800 1729990740 1729990800 1729994400 $' -- cat "$tmp/dst-times"
+
 # check --config: a run configuration validated without running it.
 expect "check --config passes the packaged configuration with a one-line summary" 0 '^packaging/config.yaml: ok: following the local journal, units realm-object-server.service or realm-sync.service; patterns realm-sync-worker \([0-9]+ rules, [0-9]+ examples pass\); statsd localhost:8125 every 10 s; state in /var/lib/realm-metrics$' -- "$BIN" check --config packaging/config.yaml
 [ "$(wc -l < "$tmp/out")" -eq 1 ] && ok "check --config prints one line when all is well" || bad "check --config prints one line when all is well" "$(cat "$tmp/out")"

@@ -41,10 +41,11 @@ public final class PipelineChain {
         lineStats.addLineCounts(of: counts)
     }
 
-    /// The time of a line (ms since the epoch), from the first pattern set whose envelope fits it and has a time.
-    public func lineTime(_ start: UnsafePointer<UInt8>, _ length: Int, fallbackYear: Int) -> Int64? {
+    /// The time of a line (ms since the epoch), from the first pattern set whose envelope fits it and has a
+    /// time; local times are read in `zone` (nil: the machine's zone).
+    public func lineTime(_ start: UnsafePointer<UInt8>, _ length: Int, fallbackYear: Int, zone: WallClockZone? = nil) -> Int64? {
         for pipeline in pipelines {
-            if let t = pipeline.lineTime(start, length, fallbackYear: fallbackYear) { return t }
+            if let t = pipeline.lineTime(start, length, fallbackYear: fallbackYear, zone: zone) { return t }
         }
         return nil
     }
@@ -52,6 +53,11 @@ public final class PipelineChain {
     /// Whether any pattern set's envelope captures a time at all.
     public var hasTimes: Bool {
         pipelines.contains { $0.patterns.envelopes.contains { $0.timeLayout != nil } }
+    }
+
+    /// Whether any pattern set's envelope captures a local time (``TimeLayout/readsLocalTime``).
+    public var hasLocalTimes: Bool {
+        pipelines.contains { $0.patterns.envelopes.contains { $0.timeLayout?.readsLocalTime == true } }
     }
 
     /// Line counts plus the effect counts of every pipeline.

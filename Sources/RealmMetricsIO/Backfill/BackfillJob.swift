@@ -44,6 +44,9 @@ public struct BackfillConfiguration: Sendable {
     public var maxPacketBytes = 1432
     /// Show a progress line on standard error (a terminal).
     public var progress = false
+    /// The zone of the lines' local times (layouts with `timezone: local` and no `%z`): an IANA name or
+    /// `UTC` (``WallClockZone/named(_:)``); nil reads them in the machine's zone. Only for files.
+    public var timeZone: String?
 
     public init(prefix: String) { self.prefix = prefix }
 }
@@ -68,6 +71,8 @@ public final class BackfillJob {
     /// Journal lines cut to the line limit.
     public private(set) var truncatedLines: Int64 = 0
     let fallbackYear: Int
+    /// The zone of local times (nil: the machine's, through `mktime(3)`).
+    let zone: WallClockZone?
     var lastProgress = 0.0
     let started = monotonicSeconds()
 
@@ -85,6 +90,20 @@ public final class BackfillJob {
         fallbackYear = Int(parts.tm_year) + 1900
         if configuration.journal == nil && (configuration.target.isTimed || configuration.sinceMillis != nil || configuration.untilMillis != nil) && !chain.hasTimes {
             throw RealmMetricsError(.usage, "the pattern files' envelopes capture no time (\(configuration.patterns.joined(separator: ", "))): lines cannot be placed in time; use --journal, or a layout with a time stamp")
+        }
+        if let name = configuration.timeZone {
+            guard configuration.journal == nil else {
+                throw RealmMetricsError(.usage, "--timezone applies to the times in log lines; journal entries carry their own time (UTC)")
+            }
+            guard let named = WallClockZone.named(name) else {
+                throw RealmMetricsError(.usage, "--timezone: unknown time zone '\(name)' (give an IANA name such as Europe/Berlin, or UTC)")
+            }
+            guard chain.hasLocalTimes else {
+                throw RealmMetricsError(.usage, "--timezone: the times of the pattern files (\(configuration.patterns.joined(separator: ", "))) are UTC or carry their offset (%z): there is no local time to read in \(name)")
+            }
+            zone = named
+        } else {
+            zone = nil
         }
         switch configuration.target {
         case .stdout: sink = nil
@@ -159,7 +178,7 @@ public final class BackfillJob {
             var count: Int64 = 0
             let error = reader.read(fd: input.fd, flushPartialAtEOF: true) { start, length in
                 guard !done, failure == nil else { return }
-                let time = chain.lineTime(start, length, fallbackYear: fallbackYear)
+                let time = chain.lineTime(start, length, fallbackYear: fallbackYear, zone: zone)
                 do {
                     if try place(timeMillis: time) {
                         chain.process(start, length, worker: worker)
