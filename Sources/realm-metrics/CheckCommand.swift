@@ -5,17 +5,29 @@ import RealmMetricsIO
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Compile pattern files and run every example they contain.",
+        abstract: "Compile pattern files and run every example they contain; validate a run configuration file.",
         discussion: """
             For each file: loads it with its includes (a broken file is reported as file:line:column: \
             reason), then runs the examples of its envelope, ignore rules and rules, and prints one line \
             per rule: ok or FAIL with the reasons. Exits 1 if anything failed. Built-in names are accepted \
             as well as paths.
+
+            --config FILE validates a run configuration without running it: every key and value (unknown \
+            keys, types, ranges, the statsd address), the prefixes, the unit names, journal_directory \
+            with journal_file, and every pattern file it names (or the default one): found, compiled, \
+            and the examples of each of its files run. Every error is one line, file:line:column: \
+            reason (the configuration file's place, or the pattern file's for what is wrong in a \
+            pattern file); exit status 1 on any error, 0 with one line saying what the configuration \
+            does. Log files and journals are not looked for: they belong to the host that runs the \
+            sidecar.
             """
     )
 
     @Argument(help: ArgumentHelp("Pattern files (paths or built-in names).", valueName: "pattern-file"))
-    var files: [String]
+    var files: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Validate this run configuration file (as `run --config` reads it) and the pattern files it names.", valueName: "file"))
+    var config: String?
 
     @Flag(name: .shortAndLong, help: "Print only failures and the final count.")
     var quiet = false
@@ -24,12 +36,24 @@ struct CheckCommand: ParsableCommand {
     var literals = false
 
     func validate() throws {
-        if files.isEmpty { throw ValidationError("name at least one pattern file") }
+        if files.isEmpty && config == nil { throw ValidationError("name at least one pattern file, or --config FILE") }
     }
 
     func run() throws {
         let out = FDWriter.standardOutput()
         let provider = FilePatternProvider()
+        var configFailed = false
+        if let config {
+            let report = ConfigCheck.check(path: config, provider: provider)
+            for line in report.errors { out.write(line + "\n") }
+            out.write(report.passed ? report.summary + "\n" : "\(config): \(report.errors.count) \(report.errors.count == 1 ? "error" : "errors")\n")
+            out.flush()
+            configFailed = !report.passed
+            if files.isEmpty {
+                if configFailed { throw ExitCode(1) }
+                return
+            }
+        }
         var failures = 0
         var checked = 0
         for reference in files {
@@ -59,6 +83,6 @@ struct CheckCommand: ParsableCommand {
         }
         out.write("\(checked) checked, \(failures) failed\n")
         out.flush()
-        if failures > 0 { throw ExitCode(1) }
+        if failures > 0 || configFailed { throw ExitCode(1) }
     }
 }

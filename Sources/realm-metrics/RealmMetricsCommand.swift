@@ -15,6 +15,8 @@ struct RealmMetricsCommand: ParsableCommand {
             Examples:
               realm-metrics replay --summary /var/log/realm/sync-worker.log
               realm-metrics check patterns/*.yaml
+              realm-metrics check --config /etc/realm-metrics/config.yaml
+              realm-metrics status --json
               realm-metrics explain 'Sync Connection[3]: Session[1]: Session initiated'
             """,
         version: realmMetricsVersion,

@@ -29,7 +29,11 @@ struct ReplayCommand: ParsableCommand {
             --graphite-naming statsd (default) writes what a stock statsd writes \
             (stats.counters.<name>.count and .rate, stats.gauges.<name>); plain writes <name>. \
             TIME is ISO 8601 (2024-03-01T10:00:00Z), -2h, -1d, yesterday, today, now or \
-            @<unix seconds>. Lines before --since rebuild the gauges but are not reported. No \
+            @<unix seconds>. Line times without an offset in layouts with timezone: local (the \
+            default realm-sync-worker layout) are read in the zone of this machine (TZ, else \
+            /etc/localtime), or in --timezone ZONE (an IANA name such as Europe/Berlin, or UTC), \
+            converted with the zone's rules looked up once per hour of log, so a daylight saving \
+            change inside the log is placed right. Lines before --since rebuild the gauges but are not reported. No \
             state file is read or written: each worker life starts from zero. Journal lives are \
             those of run: one per process (unit or identifier, and _PID), ended by a stop line or a \
             new invocation of the unit.
@@ -72,6 +76,9 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Bucket width in seconds for timed outputs.", valueName: "seconds"))
     var bucket = 10
 
+    @Option(name: .long, help: ArgumentHelp("Backfill of files: the zone of line times written without an offset (layouts with timezone: local): an IANA name (Europe/Berlin, Asia/Tokyo) or UTC (default: this machine's zone).", valueName: "zone"))
+    var timezone: String?
+
     @Option(name: .long, help: ArgumentHelp("Graphite names: statsd or plain.", valueName: "naming"))
     var graphiteNaming = "statsd"
 
@@ -113,6 +120,16 @@ struct ReplayCommand: ParsableCommand {
         let now = wallClockMillisForCLI()
         if let since, TimeExpression.parse(since, nowMillis: now) == nil { throw ValidationError("--since: cannot read the time '\(since)'") }
         if let until, TimeExpression.parse(until, nowMillis: now) == nil { throw ValidationError("--until: cannot read the time '\(until)'") }
+        if let timezone {
+            if journal { throw ValidationError("--timezone applies to the times in log lines; journal entries carry their own time (UTC)") }
+            if WallClockZone.named(timezone) == nil {
+                throw ValidationError("--timezone: unknown time zone '\(timezone)' (give an IANA name such as Europe/Berlin, or UTC)")
+            }
+            let timed = to.flatMap(BackfillTarget.parse).map { $0 != .stdout } ?? false
+            if !timed && since == nil && until == nil {
+                throw ValidationError("--timezone places lines in time: give it with a timed --to (graphite://, dogstatsd://, influx:), --since or --until")
+            }
+        }
     }
 
     func run() throws {
@@ -164,6 +181,7 @@ struct ReplayCommand: ParsableCommand {
         configuration.maxLineBytes = maxLineBytes
         configuration.progress = !quiet && isTerminal(2)
         configuration.outputTimeoutSeconds = outputTimeout
+        configuration.timeZone = timezone
         do {
             let job = try BackfillJob(configuration: configuration)
             let stats = try job.run()

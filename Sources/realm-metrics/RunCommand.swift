@@ -53,7 +53,7 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var patternOptions: PatternOptions
 
-    @Option(name: .long, help: ArgumentHelp("YAML file with any of these options (keys: patterns, prefix, unit, identifier, journal_directory, journal_file, file, statsd, flush_interval, state_dir, max_packet_size, max_line_bytes, own_metrics_prefix, rotate_wait); options given here override it.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("YAML file with any of these options (keys: patterns, prefix, unit, identifier, journal_directory, journal_file, file, statsd, flush_interval, state_dir, max_packet_size, max_line_bytes, own_metrics_prefix, rotate_wait); options given here override it. `realm-metrics check --config FILE` validates it without running.", valueName: "file"))
     var config: String?
 
     @Option(name: .long, help: ArgumentHelp("Follow journal entries of this systemd unit (repeatable); a name without a unit type gets .service, as for journalctl -u (no globs).", valueName: "unit"))

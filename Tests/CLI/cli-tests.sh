@@ -102,6 +102,109 @@ for _ in $(seq 50); do [ -s "$tmp/stalled-port" ] && break; sleep 0.1; done
 expect "a Graphite that takes no data stops the backfill with an error after --output-timeout" 1 "took no data for 1 s \(--output-timeout\)" -- env TZ=UTC timeout -s KILL 60 "$BIN" replay -q --since @0 --bucket 1 --output-timeout 1 --to "graphite://127.0.0.1:$(cat "$tmp/stalled-port")" "$tmp/long.log"
 kill "$stalled" 2>/dev/null; wait "$stalled" 2>/dev/null
 expect "backfill into a closed pipe is an error" 1 "cannot write: Broken pipe \(the reading end was closed\)" -- bash -c "set -o pipefail; TZ=UTC \"$BIN\" replay -q --since @0 --bucket 1 --to influx:- \"$tmp/long.log\" | head -c 10 >/dev/null"
+# replay --timezone: local-time layouts backfilled in a given zone.
+influx_times() { awk '{print $NF / 1000000000}' | sort -un; }
+"$BIN" replay -q --since @0 --bucket 60 --timezone UTC --to influx:- patterns/realm-sync-worker.sample.log | influx_times > "$tmp/tz-utc" 2>"$tmp/tz-err"
+"$BIN" replay -q --since @0 --bucket 60 --timezone Asia/Tokyo --to influx:- patterns/realm-sync-worker.sample.log | influx_times > "$tmp/tz-tokyo" 2>>"$tmp/tz-err"
+if [ -s "$tmp/tz-utc" ] && [ "$(wc -l < "$tmp/tz-utc")" -eq "$(wc -l < "$tmp/tz-tokyo")" ] \
+   && paste "$tmp/tz-utc" "$tmp/tz-tokyo" | awk '$1 - $2 != 32400 { bad = 1 } END { exit bad }'; then
+  ok "replay --timezone UTC and Asia/Tokyo: the same log's bucket times are 9 hours apart"
+else bad "replay --timezone UTC and Asia/Tokyo: the same log's bucket times are 9 hours apart" "$(paste "$tmp/tz-utc" "$tmp/tz-tokyo" | head -5) $(cat "$tmp/tz-err")"; fi
+expect "replay --timezone Asia/Tokyo gives what the machine's zone (TZ=Asia/Tokyo, mktime) gives" 0 '' -- bash -c "diff <(\"$BIN\" replay -q --since @0 --timezone Asia/Tokyo --to influx:- patterns/realm-sync-worker.sample.log) <(TZ=Asia/Tokyo \"$BIN\" replay -q --since @0 --to influx:- patterns/realm-sync-worker.sample.log)"
+expect "replay --timezone UTC reads the sample's first minute as 12:00Z" 0 '^1588680000$' -- head -1 "$tmp/tz-utc"
+expect "replay --timezone refuses a zone it does not know" 64 "--timezone: unknown time zone 'Mars/Olympus'" -- "$BIN" replay --since @0 --timezone Mars/Olympus --to influx:- patterns/realm-sync-worker.sample.log
+expect "replay --timezone refuses a layout whose times carry their zone" 2 "--timezone: the times of the pattern files \(ros1\) are UTC or carry their offset" -- "$BIN" replay --patterns ros1 --since @0 --timezone Europe/Berlin --to influx:- patterns/ros1.sample.log
+expect "replay --timezone is refused with --journal" 64 "--timezone applies to the times in log lines" -- "$BIN" replay --journal --timezone UTC --since @0 --to influx:-
+expect "replay --timezone is refused without a timed backfill" 64 "--timezone places lines in time" -- "$BIN" replay --timezone UTC patterns/realm-sync-worker.sample.log
+# Europe/Berlin, 2024: clocks forward at 01:00Z (02:00 CET -> 03:00 CEST), back at 01:00Z (03:00 CEST -> 02:00 CET).
+printf '%s\n' '2024-03-31T01:59:30.000: HTTP Connection[1]: Connection from 127.0.0.1:1' '2024-03-31T03:00:30.000: HTTP Connection[2]: Connection from 127.0.0.1:2' \
+  '2024-10-27T02:59:30.000: HTTP Connection[3]: Connection from 127.0.0.1:3' '2024-10-27T02:00:30.000: HTTP Connection[4]: Connection from 127.0.0.1:4' \
+  '2024-10-27T03:00:30.000: HTTP Connection[5]: Connection from 127.0.0.1:5' > "$tmp/dst.log"
+"$BIN" replay -q --prefix realm.t --since @0 --bucket 60 --timezone Europe/Berlin --to influx:- "$tmp/dst.log" | grep '^realm.t.connection.started,' | influx_times | tr '\n' ' ' > "$tmp/dst-times"
+# 00:59Z and 01:00Z on both days; 02:00Z after the autumn change.
+expect "replay --timezone Europe/Berlin: the right UTC instants on both sides of both changes" 0 '^1711846740 1711846800 1729990740 1729990800 1729994400 $' -- cat "$tmp/dst-times"
+
+# check --config: a run configuration validated without running it.
+expect "check --config passes the packaged configuration with a one-line summary" 0 '^packaging/config.yaml: ok: following the local journal, units realm-object-server.service or realm-sync.service; patterns realm-sync-worker \([0-9]+ rules, [0-9]+ examples pass\); statsd localhost:8125 every 10 s; state in /var/lib/realm-metrics$' -- "$BIN" check --config packaging/config.yaml
+[ "$(wc -l < "$tmp/out")" -eq 1 ] && ok "check --config prints one line when all is well" || bad "check --config prints one line when all is well" "$(cat "$tmp/out")"
+printf 'patterns: [ros1]\nstatsd: udp://127.0.0.1:8125\n' > "$tmp/cc-scheme.yaml"
+expect "check --config refuses a statsd address with a scheme, naming file, line and column" 1 "^$tmp/cc-scheme.yaml:2:9: 'statsd': 'udp://127.0.0.1:8125': give HOST or HOST:PORT without a scheme" -- "$BIN" check --config "$tmp/cc-scheme.yaml"
+printf 'flush_interval: 5\npatterns:\n  - ros1\n  - %s/no-such-patterns.yaml\n' "$tmp" > "$tmp/cc-missing.yaml"
+expect "check --config names the configuration's line and column of a pattern file that is missing" 1 "^$tmp/cc-missing.yaml:4:5: 'patterns': no pattern file '$tmp/no-such-patterns.yaml' \(not a built-in name, and no such file\)" -- "$BIN" check --config "$tmp/cc-missing.yaml"
+printf 'max_line_bytes: 1073741824\n' > "$tmp/cc-range.yaml"
+expect "check --config refuses an out-of-range number" 1 "^$tmp/cc-range.yaml:1:17: 'max_line_bytes' must be a whole number from 64 to 16777216, not '1073741824'" -- "$BIN" check --config "$tmp/cc-range.yaml"
+printf 'flush_intervl: 5\nmax_packet_size: 10\nunit: [realm-sync, "realm-*"]\nprefix: "a b"\nstatsd: "host:0"\njournal_directory: /j\njournal_file: /j/x.journal\npatterns: %s/broken.yaml\n' "$tmp" > "$tmp/cc-many.yaml"
+expect "check --config reports every error, each with file:line:column" 1 "^$tmp/cc-many.yaml: 7 errors$" -- "$BIN" check --config "$tmp/cc-many.yaml"
+for line in "^$tmp/cc-many.yaml:1:1: configuration: unknown key 'flush_intervl'" "^$tmp/cc-many.yaml:2:18: 'max_packet_size' must be a whole number from 64 to 65000" \
+            "^$tmp/cc-many.yaml:3:20: 'unit': 'realm-\\*': globs are not supported" "^$tmp/cc-many.yaml:4:9: 'prefix': 'a b' must be dot-separated parts of letters, digits, _ and -" \
+            "^$tmp/cc-many.yaml:5:9: 'statsd': 'host:0': the port '0' is not a number from 1 to 65535" "^$tmp/cc-many.yaml:7:1: 'journal_file': give journal_directory or journal_file, not both" \
+            "^$tmp/broken.yaml:4:5: rule: unknown key 'actionz'.* \(named at $tmp/cc-many.yaml:8:11\)"; do
+  grep -qE -- "$line" "$tmp/out" && ok "check --config: $(printf '%s' "$line" | sed "s|^\^$tmp/||" | cut -c1-60)" || bad "check --config: $line" "$(cat "$tmp/out")"
+done
+printf 'patterns: %s/failing.yaml\n' "$tmp" > "$tmp/cc-examples.yaml"
+expect "check --config runs the examples of the pattern files it names" 1 "^$tmp/failing.yaml:5:16: .*instead of this rule: 'y'" -- "$BIN" check --config "$tmp/cc-examples.yaml"
+expect "check --config of a file that cannot be read" 1 "^$tmp/none.yaml:1:1: cannot read the configuration file: No such file or directory" -- "$BIN" check --config "$tmp/none.yaml"
+
+# status: health, exit status and --json against a running sidecar.
+started_pids=()
+stop_started() { local p; for p in "${started_pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; started_pids=(); }
+trap 'stop_started; rm -rf "$tmp"' EXIT
+# wait_for SECONDS COMMAND...: polls every 0.1 s until the command succeeds.
+wait_for() { local end=$((SECONDS + $1)); shift; until "$@" >/dev/null 2>&1; do [ "$SECONDS" -ge "$end" ] && return 1; sleep 0.1; done; }
+free_udp_port() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+listen_udp() { python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", int(sys.argv[1])))
+while True: s.recv(65536)' "$1" & started_pids+=($!); }
+status_is() { "$BIN" status --state-dir "$1" >/dev/null 2>&1; [ $? -eq "$2" ]; }
+mkdir -p "$tmp/st"
+cp patterns/realm-sync-worker.yaml patterns/realm-messages.yaml "$tmp/st/"
+head -5 patterns/realm-sync-worker.sample.log > "$tmp/st/w.log"
+port=$(free_udp_port)
+"$BIN" run --patterns "$tmp/st/realm-sync-worker.yaml" --file "$tmp/st/w.log" --statsd "127.0.0.1:$port" --flush-interval 0.2 --state-dir "$tmp/st/state" --prefix realm.t 2>"$tmp/st/err" &
+sidecar=$!; started_pids+=($sidecar)
+# Nothing listens yet: the kernel refuses the flushes.
+if wait_for 10 status_is "$tmp/st/state" 2; then ok "status: a sidecar whose flushes are refused exits 2"; else bad "status: a sidecar whose flushes are refused exits 2" "$("$BIN" status --state-dir "$tmp/st/state" 2>&1 | head -c 600)"; fi
+expect "status names the failing flush as a health problem" 2 '^health: failing: the last flush did not reach statsd \(send to 127.0.0.1:'"$port"': Connection refused\)' -- "$BIN" status --state-dir "$tmp/st/state"
+expect "status gives the last error's time and says it is current" 2 '^last error: send to 127.0.0.1:'"$port"': Connection refused \(at 20[0-9-]+T[0-9:.]+Z, [0-9]+ s ago; still current at the last flush\)' -- "$BIN" status --state-dir "$tmp/st/state"
+listen_udp "$port"
+if wait_for 10 status_is "$tmp/st/state" 0; then ok "status: once statsd takes the flushes the sidecar is healthy again: exit 0"; else bad "status: once statsd takes the flushes the sidecar is healthy again: exit 0" "$("$BIN" status --state-dir "$tmp/st/state" 2>&1 | head -c 600)"; fi
+expect "status: a running, delivering sidecar is healthy" 0 '^health: ok$' -- "$BIN" status --state-dir "$tmp/st/state"
+expect "status: the last error is over once flushes arrive" 0 '^last error: send to 127.0.0.1:'"$port"': Connection refused \(at .*; over by the last flush\)' -- "$BIN" status --state-dir "$tmp/st/state"
+expect "status --json parses (python3 -m json.tool)" 0 '"healthy": true' -- bash -c "set -o pipefail; \"$BIN\" status --json --state-dir '$tmp/st/state' | python3 -m json.tool"
+expect "status --json carries the fields scripts read" 0 '^ok$' -- bash -c "\"$BIN\" status --json --state-dir '$tmp/st/state' | python3 -c 'import json, sys
+o = json.load(sys.stdin)
+assert o[\"healthy\"] is True and o[\"problems\"] == [] and o[\"last_flush_failed\"] is False, o
+assert o[\"flush_interval_seconds\"] == 0.2 and o[\"stale_after_seconds\"] == 30 and 0 <= o[\"age_seconds\"] <= 30, o
+assert o[\"last_error\"][\"current\"] is False and o[\"last_error\"][\"at\"].endswith(\"Z\"), o
+assert o[\"counts\"][\"lines_read\"] == 5 and o[\"workers\"][0][\"key\"] == \"file:$tmp/st/w.log\", o
+print(\"ok\")'"
+# A refused reload: the pattern file broken, then SIGHUP.
+printf 'rules:\n  - name: a\n    match: x\n    actionz: []\n' > "$tmp/st/realm-sync-worker.yaml"
+kill -HUP "$sidecar"
+if wait_for 10 bash -c "\"$BIN\" status --state-dir '$tmp/st/state' | grep -q '^last reload refused: at '"; then ok "status shows a refused reload"; else bad "status shows a refused reload" "$("$BIN" status --state-dir "$tmp/st/state" 2>&1 | tail -c 600)"; fi
+expect "a refused reload names the file, line and column, and the exit status stays 0" 0 "^last reload refused: at 20[0-9-]+T[0-9:.]+Z \([0-9]+ s ago\): $tmp/st/realm-sync-worker.yaml:4:5: rule: unknown key 'actionz'.*; the configuration loaded before is still in use$" -- "$BIN" status --state-dir "$tmp/st/state"
+expect "status --json has the refused reload" 0 '"last_reload_error" ?: \{' -- "$BIN" status --json --state-dir "$tmp/st/state"
+stop_started
+
+# A stale state: saved long ago.
+python3 -c 'import json, sys
+p = sys.argv[1]; s = json.load(open(p)); s["savedAtMillis"] -= 3600 * 1000
+json.dump(s, open(p, "w"))' "$tmp/st/state/state.json"
+expect "status: a state older than three flush intervals exits 2 and says it is stale" 2 '^health: stale: the last flush was 36[0-9][0-9] s ago, more than 30 s' -- "$BIN" status --state-dir "$tmp/st/state"
+expect "status --json: a stale state is not healthy" 2 '"stale: the last flush was' -- "$BIN" status --json --state-dir "$tmp/st/state"
+expect "status without a state exits 1" 1 'no state: the sidecar has not run with this --state-dir yet' -- "$BIN" status --state-dir "$tmp/st/nothing-here"
+expect "status --json without a state is still JSON" 1 '"healthy": false' -- bash -c "set -o pipefail; \"$BIN\" status --json --state-dir '$tmp/st/nothing-here' | python3 -m json.tool"
+
+# Permissions: a state directory this user may not enter is "permission denied", not "no state".
+chmod 755 "$tmp" "$tmp/st"
+chmod 700 "$tmp/st/state"
+if [ "$(id -u)" -eq 0 ]; then as_nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups); else as_nobody=(); chmod 000 "$tmp/st/state"; fi
+expect "status on a state directory it may not read says permission denied (exit 1)" 1 "error \[state\]: $tmp/st/state/state.json: permission denied: this user \(uid [0-9]+\) may not read" -- "${as_nobody[@]}" "$BIN" status --state-dir "$tmp/st/state"
+if grep -q 'has not run' "$tmp/err"; then bad "status on an unreadable state directory does not say it has not run" "$(cat "$tmp/err")"; else ok "status on an unreadable state directory does not say it has not run"; fi
+chmod 755 "$tmp/st/state"; chmod 600 "$tmp/st/state/state.json"
+[ "$(id -u)" -eq 0 ] || chmod 000 "$tmp/st/state/state.json"
+expect "status on a state file it may not read says permission denied (exit 1)" 1 "$tmp/st/state/state.json: permission denied" -- "${as_nobody[@]}" "$BIN" status --state-dir "$tmp/st/state"
+chmod -R u+rwX "$tmp/st"
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -51,6 +51,42 @@ struct ConfigFileTests {
         #expect(try ConfigFile.parse("max_line_bytes: 16777216\n", path: "c").maxLineBytes == 16 << 20)
     }
 
+    @Test("reading collects every error with its place, keeps the values that are right, and knows where each value was written")
+    func everyError() {
+        let text = """
+            patterns: [ros1, ./mine.yaml]
+            flush_intervl: 3
+            statsd: udp://127.0.0.1:8125
+            max_packet_size: 10
+            prefix: realm.a
+            unit: realm-sync
+            state_dir: [a, b]
+            """
+        let reading = ConfigFile.read(text, path: "c.yaml")
+        #expect(reading.errors.map(\.description) == [
+            "c.yaml:2:1: configuration: unknown key 'flush_intervl' (known keys: \(ConfigFile.keys.joined(separator: ", ")))",
+            "c.yaml:3:9: 'statsd': 'udp://127.0.0.1:8125': give HOST or HOST:PORT without a scheme ('udp://' is not understood here)",
+            "c.yaml:4:18: 'max_packet_size' must be a whole number from 64 to 65000, not '10'",
+            "c.yaml:7:12: configuration: 'state_dir' must be a string",
+        ])
+        #expect(reading.config.patterns == ["ros1", "./mine.yaml"])
+        #expect(reading.config.prefix == "realm.a")
+        #expect(reading.config.statsd == nil)
+        #expect(reading.config.maxPacketSize == nil)
+        #expect(reading.places["patterns"] == [ConfigFile.Place(value: "ros1", line: 1, column: 12), ConfigFile.Place(value: "./mine.yaml", line: 1, column: 18)])
+        #expect(reading.places["unit"] == [ConfigFile.Place(value: "realm-sync", line: 6, column: 7)])
+        #expect(reading.keyPlaces["unit"] == ConfigFile.Place(value: "unit", line: 6, column: 1))
+        // parse throws the first of them.
+        #expect(throws: reading.errors[0]) { try ConfigFile.parse(text, path: "c.yaml") }
+    }
+
+    @Test("a file that is not YAML, or not a mapping, is one error")
+    func notAMapping() {
+        #expect(ConfigFile.read("- a\n- b\n", path: "c").errors.map(\.description) == ["c:1:1: configuration must be a mapping"])
+        #expect(ConfigFile.read("a: [b\n", path: "c").errors.count == 1)
+        #expect(ConfigFile.read("", path: "c").errors.isEmpty)
+    }
+
     @Test("an empty file sets nothing")
     func empty() throws {
         #expect(try ConfigFile.parse("", path: "c") == ConfigFile())

@@ -64,6 +64,22 @@ struct StateFileTests {
         #expect(try file.load() == nil)
     }
 
+    @Test("a state that exists but cannot be opened is an error, not \"no state\"; a missing directory or file is no state")
+    func unreadable() throws {
+        let dir = tempDir()
+        #expect(try StateFile(directory: dir + "/missing").load() == nil)
+        #expect(try StateFile(directory: dir).load() == nil)
+        // A state directory that is a file: open(2) says ENOTDIR (EACCES is tested as an unprivileged
+        // user in the command-line tests; root reads through permissions).
+        try "x".write(toFile: dir + "/plain", atomically: true, encoding: .utf8)
+        #expect {
+            try StateFile(directory: dir + "/plain").load()
+        } throws: { error in
+            (error as? StateFile.Unreadable).map { $0.code == ENOTDIR && !$0.permissionDenied && "\($0)".contains("Not a directory") } ?? false
+        }
+        #expect(StateFile.Unreadable(path: "/s/state.json", code: EACCES).description.hasPrefix("/s/state.json: permission denied: "))
+    }
+
     @Test("a state directory that cannot be written gives an error and keeps the old state intact")
     func readOnly() throws {
         let dir = tempDir()

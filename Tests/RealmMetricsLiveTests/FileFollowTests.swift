@@ -236,6 +236,11 @@ struct FileFollowTests {
         try FileManager.default.removeItem(atPath: dir.file("state/state.json.tmp"))
         try s.waitForStderr("the state file is written again")
         #expect(waitUntil(5) { receiver.allLastGauges["realm.t.sidecar.checkpoint_age_seconds"] == 0 })
+        // The state written again records the failure, with its time, as over.
+        let (code, out, _) = try sh("'\(Repo.binary)' status --state-dir '\(dir.file("state"))'")
+        #expect(code == 0, "\(out)")
+        #expect(out.contains("\nlast error: \(dir.file("state/state.json.tmp")): cannot write: Is a directory (at 20"), "\(out)")
+        #expect(out.contains("; over by the last flush)\n"), "\(out)")
         #expect(s.terminate() == 0)
     }
 
@@ -257,10 +262,14 @@ struct FileFollowTests {
         try s.waitForStderr("reporting from now on")
         usleep(500_000)
         #expect(s.stderr.components(separatedBy: "Permission denied").count == 2, "reported once: \(s.stderr)")
+        func status() -> String { (try? sh("'\(Repo.binary)' status --state-dir '\(dir.file("state"))'").1) ?? "" }
+        let error = "last error: file: \(dir.file("w.log")): cannot open: Permission denied (at 20"
+        #expect(waitUntil(5) { status().contains(error) && status().contains("; still current at the last flush)\n") }, "\(status())")
         chmod(dir.file("w.log"), 0o644)
         // Readable now: read from its start like any file that appears later.
         let (counters, _) = try expectedFor(try sampleLines(), in: dir, name: "e.log")
         #expect(waitUntil(10) { receiver.counterTotals == counters }, "\(receiver.counterTotals)")
+        #expect(waitUntil(5) { status().contains(error) && status().contains("; over by the last flush)\n") }, "\(status())")
         #expect(s.terminate() == 0)
     }
 

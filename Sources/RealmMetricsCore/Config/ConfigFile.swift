@@ -1,3 +1,5 @@
+import Yams
+
 /// The values a `run` configuration file sets (YAML). Every key is optional; keys are the command-line
 /// option names with `_` for `-` (`flush_interval` for `--flush-interval`); lists accept one string or a
 /// list. Unknown keys are refused with `file:line:column`.
@@ -28,47 +30,135 @@ public struct ConfigFile: Sendable, Equatable {
 
     public init() {}
 
-    /// Parses the text of the file at `path` (the path is used in error messages).
+    /// Parses the text of the file at `path` (the path is used in error messages); throws the first
+    /// error ``read(_:path:)`` finds.
     public static func parse(_ text: String, path: String) throws(PatternFileError) -> ConfigFile {
+        let reading = read(text, path: path)
+        if let first = reading.errors.first { throw first }
+        return reading.config
+    }
+
+    /// Where a value (or a key) was written in the file, 1-based.
+    public struct Place: Sendable, Equatable {
+        public var value: String
+        public var line: Int
+        public var column: Int
+        public init(value: String, line: Int, column: Int) {
+            self.value = value
+            self.line = line
+            self.column = column
+        }
+    }
+
+    /// A configuration file read as far as it goes.
+    public struct Reading: Sendable {
+        /// The values that were read without error (a key in error is left unset).
+        public var config = ConfigFile()
+        /// Every error found, in the order of their places in the file.
+        public var errors: [PatternFileError] = []
+        /// Key → the place of each string value it has (one per list entry).
+        public var places: [String: [Place]] = [:]
+        /// Key → where the key itself is written.
+        public var keyPlaces: [String: Place] = [:]
+    }
+
+    /// Reads the text of the file at `path` and reports every error: invalid YAML (then nothing else),
+    /// a top level that is not a mapping, unknown and duplicate keys, values of the wrong type, numbers
+    /// out of range and statsd addresses ``NetworkAddress`` does not take, each as `file:line:column`.
+    public static func read(_ text: String, path: String) -> Reading {
         let reader = YAMLReader(file: path)
+        var reading = Reading()
+        let root: Node?
+        do { root = try reader.parse(text) } catch {
+            reading.errors = [error]
+            return reading
+        }
+        guard let root else { return reading }
+        guard case let .mapping(mapping) = root else {
+            reading.errors = [reader.error(root, "configuration must be a mapping")]
+            return reading
+        }
+        var m: [String: Node] = [:]
+        for (key, value) in mapping {
+            guard case let .scalar(scalar) = key else {
+                reading.errors.append(reader.error(key, "configuration: keys must be plain words"))
+                continue
+            }
+            let name = scalar.string
+            if m[name] != nil {
+                reading.errors.append(reader.error(key, "configuration: duplicate key '\(name)'"))
+                continue
+            }
+            guard keys.contains(name) else {
+                reading.errors.append(reader.error(key, "configuration: unknown key '\(name)' (known keys: \(keys.joined(separator: ", ")))"))
+                continue
+            }
+            m[name] = value
+            let at = reader.position(key)
+            reading.keyPlaces[name] = Place(value: name, line: at.line, column: at.column)
+        }
+        /// Runs `body` on the key's node, keeping its error.
+        func value<T>(_ key: String, _ body: (Node) throws(PatternFileError) -> T) -> T? {
+            guard let node = m[key] else { return nil }
+            do { return try body(node) } catch {
+                reading.errors.append(error)
+                return nil
+            }
+        }
+        func note(_ key: String, _ items: [(String, Node)]) {
+            reading.places[key] = items.map { item in
+                let at = reader.position(item.1)
+                return Place(value: item.0, line: at.line, column: at.column)
+            }
+        }
+        func list(_ key: String) -> [String]? {
+            value(key) { (n) throws(PatternFileError) in
+                let items = try reader.strings(n, "'\(key)'")
+                note(key, items)
+                return items.map(\.0)
+            }
+        }
+        func string(_ key: String) -> String? {
+            value(key) { (n) throws(PatternFileError) in
+                let text = try reader.string(n, "configuration: '\(key)'")
+                note(key, [(text, n)])
+                return text
+            }
+        }
+        func number(_ key: String, _ range: ClosedRange<Int>) -> Int? {
+            value(key) { (n) throws(PatternFileError) in try reader.integer(n, "'\(key)'", range: range) }
+        }
+        func seconds(_ key: String, _ range: ClosedRange<Double>, _ what: String) -> Double? {
+            value(key) { (n) throws(PatternFileError) in
+                let text = try reader.string(n, "'\(key)'")
+                guard let value = Double(text), range.contains(value) else {
+                    throw reader.error(n, "'\(key)' must be a number of seconds from \(what), not '\(text)'")
+                }
+                return value
+            }
+        }
         var config = ConfigFile()
-        guard let root = try reader.parse(text) else { return config }
-        let m = try reader.mapping(root, "configuration", allowed: keys)
-        func list(_ key: String) throws(PatternFileError) -> [String]? {
-            try m[key].map { (n) throws(PatternFileError) in try reader.strings(n, "'\(key)'").map(\.0) }
+        config.patterns = list("patterns")
+        config.prefix = string("prefix")
+        config.unit = list("unit")
+        config.identifier = list("identifier")
+        config.journalDirectory = string("journal_directory")
+        config.journalFile = list("journal_file")
+        config.file = list("file")
+        config.statsd = value("statsd") { (n) throws(PatternFileError) in
+            let text = try reader.string(n, "configuration: 'statsd'")
+            note("statsd", [(text, n)])
+            do { _ = try NetworkAddress.parse(text, defaultPort: 8125) } catch { throw reader.error(n, "'statsd': \(error)") }
+            return text
         }
-        func number(_ key: String, _ range: ClosedRange<Int>) throws(PatternFileError) -> Int? {
-            try m[key].map { (n) throws(PatternFileError) in try reader.integer(n, "'\(key)'", range: range) }
-        }
-        config.patterns = try list("patterns")
-        config.prefix = try m.string("prefix")
-        config.unit = try list("unit")
-        config.identifier = try list("identifier")
-        config.journalDirectory = try m.string("journal_directory")
-        config.journalFile = try list("journal_file")
-        config.file = try list("file")
-        config.statsd = try m.string("statsd")
-        if let node = m["statsd"], let text = config.statsd {
-            do { _ = try NetworkAddress.parse(text, defaultPort: 8125) } catch { throw reader.error(node, "'statsd': \(error)") }
-        }
-        if let node = m["flush_interval"] {
-            let text = try reader.string(node, "'flush_interval'")
-            guard let value = Double(text), value >= 0.1, value <= 3600 else {
-                throw reader.error(node, "'flush_interval' must be a number of seconds from 0.1 to 3600, not '\(text)'")
-            }
-            config.flushInterval = value
-        }
-        config.stateDir = try m.string("state_dir")
-        config.maxPacketSize = try number("max_packet_size", 64...65000)
-        config.maxLineBytes = try number("max_line_bytes", ConfigFile.lineBytesRange)
-        config.ownMetricsPrefix = try m.string("own_metrics_prefix")
-        if let node = m["rotate_wait"] {
-            let text = try reader.string(node, "'rotate_wait'")
-            guard let value = Double(text), ConfigFile.rotateWaitRange.contains(value) else {
-                throw reader.error(node, "'rotate_wait' must be a number of seconds from 0 to 3600, not '\(text)'")
-            }
-            config.rotateWait = value
-        }
-        return config
+        config.flushInterval = seconds("flush_interval", 0.1...3600, "0.1 to 3600")
+        config.stateDir = string("state_dir")
+        config.maxPacketSize = number("max_packet_size", 64...65000)
+        config.maxLineBytes = number("max_line_bytes", ConfigFile.lineBytesRange)
+        config.ownMetricsPrefix = string("own_metrics_prefix")
+        config.rotateWait = seconds("rotate_wait", ConfigFile.rotateWaitRange, "0 to 3600")
+        reading.config = config
+        reading.errors.sort { ($0.line, $0.column) < ($1.line, $1.column) }
+        return reading
     }
 }

@@ -8,8 +8,9 @@ import Darwin
 ///
 /// Directives: `%Y` year, `%m` month, `%d` day, `%e` day (space padded), `%b` month abbreviation,
 /// `%H` `%M` `%S`, `%f` fraction of a second (any number of digits), `%z` `Z` or `+hh:mm`/`+hhmm`,
-/// `%%`. Other bytes must appear as written. Times without `%z` are read in UTC or in the local time
-/// zone, as the envelope's `timezone` says.
+/// `%%`. Other bytes must appear as written. Times without `%z` are read in UTC or in local time, as
+/// the envelope's `timezone` says; local time is the zone given to ``parse(_:fallbackYear:exact:zone:)``,
+/// or without one the zone of the machine (`mktime(3)`: `TZ`, else `/etc/localtime`).
 public struct TimeLayout: Sendable, Equatable {
     enum Piece: Sendable, Equatable {
         case literal(UInt8)
@@ -52,11 +53,15 @@ public struct TimeLayout: Sendable, Equatable {
         self.hasYear = pieces.contains(.year)
     }
 
+    /// Whether times of this layout are wall-clock times of some zone: `timezone: local` and no `%z`.
+    public var readsLocalTime: Bool { !utc && !pieces.contains(.zone) }
+
     static let months: [[UInt8]] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].map { Array($0.utf8) }
 
     /// Milliseconds since the epoch, or nil when the bytes do not follow the layout. `fallbackYear` is used
-    /// for layouts without `%Y` (syslog).
-    public func parse(_ text: UnsafeBufferPointer<UInt8>, fallbackYear: Int = 1970, exact: Bool = false) -> Int64? {
+    /// for layouts without `%Y` (syslog). `zone` is the zone of local times (see ``readsLocalTime``); nil
+    /// reads them in the machine's zone with `mktime(3)`.
+    public func parse(_ text: UnsafeBufferPointer<UInt8>, fallbackYear: Int = 1970, exact: Bool = false, zone: WallClockZone? = nil) -> Int64? {
         var i = 0
         func digits(_ minCount: Int, _ maxCount: Int) -> Int? {
             var value = 0
@@ -114,6 +119,8 @@ public struct TimeLayout: Sendable, Equatable {
             seconds = TimeLayout.daysFromCivil(year, month, day) * 86400 + Int64(hour * 3600 + minute * 60 + second - offsetSeconds)
         } else if utc {
             seconds = TimeLayout.daysFromCivil(year, month, day) * 86400 + Int64(hour * 3600 + minute * 60 + second)
+        } else if let zone {
+            seconds = zone.utcSeconds(wall: TimeLayout.daysFromCivil(year, month, day) * 86400 + Int64(hour * 3600 + minute * 60 + second))
         } else {
             var t = tm()
             t.tm_year = Int32(year - 1900)

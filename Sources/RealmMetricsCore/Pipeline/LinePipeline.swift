@@ -332,18 +332,18 @@ public final class LinePipeline {
         allJIT ? scratch.jitMatch(code: code, start, length) : scratch.match(code: code, start, length)
     }
 
-    /// The time a line's envelope carries (ms since the epoch), or nil when it has none or does not fit.
-    /// Does not process the line.
-    public func lineTime(_ start: UnsafePointer<UInt8>, _ length: Int, fallbackYear: Int) -> Int64? {
+    /// The time a line's envelope carries (ms since the epoch), or nil when it has none or does not fit;
+    /// local times are read in `zone` (nil: the machine's zone). Does not process the line.
+    public func lineTime(_ start: UnsafePointer<UInt8>, _ length: Int, fallbackYear: Int, zone: WallClockZone? = nil) -> Int64? {
         guard let parts = splitEnvelope(start, length) else { return nil }
-        return time(of: parts, start, fallbackYear: fallbackYear)
+        return time(of: parts, start, fallbackYear: fallbackYear, zone: zone)
     }
 
     /// The time in an already split envelope.
     @inline(__always)
-    func time(of parts: EnvelopeParts, _ start: UnsafePointer<UInt8>, fallbackYear: Int) -> Int64? {
+    func time(of parts: EnvelopeParts, _ start: UnsafePointer<UInt8>, fallbackYear: Int, zone: WallClockZone? = nil) -> Int64? {
         guard let range = parts.time, let index = parts.timeEnvelope, let layout = patterns.envelopes[index].timeLayout else { return nil }
-        return layout.parse(UnsafeBufferPointer(start: start + range.lowerBound, count: range.count), fallbackYear: fallbackYear)
+        return layout.parse(UnsafeBufferPointer(start: start + range.lowerBound, count: range.count), fallbackYear: fallbackYear, zone: zone)
     }
 
     /// First rule, in order, that the prefilter admits and whose regex matches the message.

@@ -50,16 +50,16 @@ public final class PipelineChain {
     }
 
     /// Processes one line whose time decides first whether and where it counts (backfill): `place` gets
-    /// the line's time (as ``lineTime(_:_:fallbackYear:)`` gives it) before anything is applied, and
+    /// the line's time (as ``lineTime(_:_:fallbackYear:zone:)`` gives it) before anything is applied, and
     /// the line is processed only when it returns true; nil then. Each pattern set's envelope is split
     /// once for both.
     @inline(__always)
-    public func processTimed<E: Error>(_ start: UnsafePointer<UInt8>, _ length: Int, worker: Int, fallbackYear: Int,
+    public func processTimed<E: Error>(_ start: UnsafePointer<UInt8>, _ length: Int, worker: Int, fallbackYear: Int, zone: WallClockZone? = nil,
                                        place: (Int64?) throws(E) -> Bool) throws(E) -> LineOutcome? {
         if pipelines.count == 1 {
             let pipeline = pipelines[0]
             let parts = pipeline.splitEnvelope(start, length)
-            guard try place(parts.flatMap { pipeline.time(of: $0, start, fallbackYear: fallbackYear) }) else { return nil }
+            guard try place(parts.flatMap { pipeline.time(of: $0, start, fallbackYear: fallbackYear, zone: zone) }) else { return nil }
             return inTurn { _, pipeline in parts.map { pipeline.run(start, parts: $0, worker: worker, effects: nil) } ?? pipeline.lastEnvelopeOutcome }
         }
         var split: [EnvelopeParts?] = []
@@ -67,17 +67,18 @@ public final class PipelineChain {
         var time: Int64? = nil
         for pipeline in pipelines {
             let parts = pipeline.splitEnvelope(start, length)
-            if time == nil, let parts { time = pipeline.time(of: parts, start, fallbackYear: fallbackYear) }
+            if time == nil, let parts { time = pipeline.time(of: parts, start, fallbackYear: fallbackYear, zone: zone) }
             split.append(parts)
         }
         guard try place(time) else { return nil }
         return inTurn { index, pipeline in split[index].map { pipeline.run(start, parts: $0, worker: worker, effects: nil) } ?? pipeline.lastEnvelopeOutcome }
     }
 
-    /// The time of a line (ms since the epoch), from the first pattern set whose envelope fits it and has a time.
-    public func lineTime(_ start: UnsafePointer<UInt8>, _ length: Int, fallbackYear: Int) -> Int64? {
+    /// The time of a line (ms since the epoch), from the first pattern set whose envelope fits it and has a
+    /// time; local times are read in `zone` (nil: the machine's zone).
+    public func lineTime(_ start: UnsafePointer<UInt8>, _ length: Int, fallbackYear: Int, zone: WallClockZone? = nil) -> Int64? {
         for pipeline in pipelines {
-            if let t = pipeline.lineTime(start, length, fallbackYear: fallbackYear) { return t }
+            if let t = pipeline.lineTime(start, length, fallbackYear: fallbackYear, zone: zone) { return t }
         }
         return nil
     }
@@ -85,6 +86,11 @@ public final class PipelineChain {
     /// Whether any pattern set's envelope captures a time at all.
     public var hasTimes: Bool {
         pipelines.contains { $0.patterns.envelopes.contains { $0.timeLayout != nil } }
+    }
+
+    /// Whether any pattern set's envelope captures a local time (``TimeLayout/readsLocalTime``).
+    public var hasLocalTimes: Bool {
+        pipelines.contains { $0.patterns.envelopes.contains { $0.timeLayout?.readsLocalTime == true } }
     }
 
     /// Line counts plus the effect counts of every pipeline.

@@ -47,6 +47,9 @@ public struct BackfillConfiguration: Sendable {
     /// Seconds a network output (Graphite) may take to accept the connection, or to take more data,
     /// before the job stops with an error.
     public var outputTimeoutSeconds: Double = 10
+    /// The zone of the lines' local times (layouts with `timezone: local` and no `%z`): an IANA name or
+    /// `UTC` (``WallClockZone/named(_:)``); nil reads them in the machine's zone. Only for files.
+    public var timeZone: String?
 
     public init(prefix: String) { self.prefix = prefix }
 }
@@ -71,6 +74,8 @@ public final class BackfillJob {
     /// Lines cut to the line limit.
     public private(set) var truncatedLines: Int64 = 0
     let fallbackYear: Int
+    /// The zone of local times (nil: the machine's, through `mktime(3)`).
+    let zone: WallClockZone?
     var lastProgress = 0.0
     let started = monotonicSeconds()
 
@@ -88,6 +93,20 @@ public final class BackfillJob {
         fallbackYear = Int(parts.tm_year) + 1900
         if configuration.journal == nil && (configuration.target.isTimed || configuration.sinceMillis != nil || configuration.untilMillis != nil) && !chain.hasTimes {
             throw RealmMetricsError(.usage, "the pattern files' envelopes capture no time (\(configuration.patterns.joined(separator: ", "))): lines cannot be placed in time; use --journal, or a layout with a time stamp")
+        }
+        if let name = configuration.timeZone {
+            guard configuration.journal == nil else {
+                throw RealmMetricsError(.usage, "--timezone applies to the times in log lines; journal entries carry their own time (UTC)")
+            }
+            guard let named = WallClockZone.named(name) else {
+                throw RealmMetricsError(.usage, "--timezone: unknown time zone '\(name)' (give an IANA name such as Europe/Berlin, or UTC)")
+            }
+            guard chain.hasLocalTimes else {
+                throw RealmMetricsError(.usage, "--timezone: the times of the pattern files (\(configuration.patterns.joined(separator: ", "))) are UTC or carry their offset (%z): there is no local time to read in \(name)")
+            }
+            zone = named
+        } else {
+            zone = nil
         }
         switch configuration.target {
         case .stdout: sink = nil
@@ -167,7 +186,7 @@ public final class BackfillJob {
                 var time: Int64? = nil
                 do throws(RealmMetricsError) {
                     // One envelope split gives the time (which closes buckets first) and the line's outcome.
-                    let outcome = try chain.processTimed(start, length, worker: worker, fallbackYear: fallbackYear) { (t: Int64?) throws(RealmMetricsError) -> Bool in
+                    let outcome = try chain.processTimed(start, length, worker: worker, fallbackYear: fallbackYear, zone: zone) { (t: Int64?) throws(RealmMetricsError) -> Bool in
                         time = t
                         return try place(timeMillis: t)
                     }

@@ -107,6 +107,8 @@ public final class FileTailer {
     /// away and compressed while stopped).
     public private(set) var rotationLosses: Int64 = 0
     public private(set) var lastError: String?
+    /// How many errors were met (each open or read that failed, repeats included).
+    public private(set) var errors: Int64 = 0
     /// The globs that matched no file at the last poll.
     public private(set) var emptyGlobs: [String] = []
     private var reportedErrors: Set<String> = []
@@ -377,6 +379,7 @@ public final class FileTailer {
 
     private func noteError(_ message: String) {
         lastError = message
+        errors += 1
         // Each distinct problem is reported once, not on every poll.
         if reportedErrors.insert(message).inserted { report(.warning, message) }
     }

@@ -85,6 +85,12 @@ public final class LiveRunner {
     var encoder: StatsdEncoder
     var truncatedJournalLines: Int64 = 0
     var lastStateError: String?
+    /// State files that could not be written (each failure, repeats included).
+    var stateErrors: Int64 = 0
+    /// The newest error of the journal, the files, statsd and the state file, for `status`.
+    var lastErrors = LastErrors()
+    /// The last reload refused, while no later one succeeded (see ``noteReloadRefused(_:)``).
+    var reloadRefusal: (reason: String, atMillis: Int64)?
     var flushes: Int64 = 0
     /// Set when the state file was missing or damaged: history is read silently first.
     let firstStart: Bool
@@ -458,11 +464,11 @@ public final class LiveRunner {
             }
         }
         // Prepared before sending as if the send succeeds (the usual case), so a crash between sending
-        // and saving has only the rename to miss; written again when the flush is kept for later.
-        var prepared = prepareCheckpoint(unsent: [:])
+        // and saving has only the rename to miss; written again when the flush failed or is kept for later.
+        var prepared = prepareCheckpoint(unsent: [:], flushFailed: false)
         let outcome = delivery.deliver(counters: counters, gauges: gauges)
         let kept = delivery.keptForState
-        if !kept.isEmpty { prepared = prepareCheckpoint(unsent: kept) }
+        if !kept.isEmpty || delivery.failing { prepared = prepareCheckpoint(unsent: kept, flushFailed: delivery.failing) }
         if let prepared { commit(prepared) }
         noteDelivery(outcome)
     }
@@ -516,21 +522,36 @@ public final class LiveRunner {
     }
 
     func checkpoint() {
-        if let prepared = prepareCheckpoint(unsent: delivery.keptForState) { commit(prepared) }
+        if let prepared = prepareCheckpoint(unsent: delivery.keptForState, flushFailed: delivery.failing) { commit(prepared) }
     }
 
-    private func prepareCheckpoint(unsent: [String: Int64]) -> StateFile.Prepared? {
-        let state = SidecarState(
-            savedAtMillis: wallClockMillis(),
+    /// The state as it stands, written to a temporary file; `flushFailed`: whether the flush it belongs
+    /// to did not reach statsd (also whether a statsd error still holds).
+    private func prepareCheckpoint(unsent: [String: Int64], flushFailed: Bool) -> StateFile.Prepared? {
+        let now = wallClockMillis()
+        lastErrors.observe("journal", message: journal?.lastError, occurrences: journal?.errors ?? 0, holds: nil, nowMillis: now)
+        lastErrors.observe("files", message: tailer?.lastError, occurrences: tailer?.errors ?? 0, holds: nil, nowMillis: now)
+        lastErrors.observe("statsd", message: sink.lastError, occurrences: sink.sendErrors, holds: flushFailed, nowMillis: now)
+        // A state-file error never holds in a state that could be written.
+        lastErrors.observe("state", message: lastStateError, occurrences: stateErrors, holds: false, nowMillis: now)
+        let lastError = lastErrors.last
+        var state = SidecarState(
+            savedAtMillis: now,
             journal: journal.map { SidecarState.JournalPosition(cursor: $0.cursor, invocations: $0.invocations.isEmpty ? nil : $0.invocations) },
             files: tailer?.positions ?? [],
             metrics: store.snapshot(),
             counts: counts(),
             following: startLine,
             sources: sources,
-            lastError: [journal?.lastError, tailer?.lastError, sink.lastError, lastStateError].compactMap { $0 }.last,
+            lastError: lastError?.message,
             warnings: activeWarnings.isEmpty ? nil : activeWarnings.keys.sorted().map { activeWarnings[$0]! },
             unsentCounters: unsent.isEmpty ? nil : unsent)
+        state.flushIntervalSeconds = configuration.flushInterval
+        state.lastErrorAtMillis = lastError?.atMillis
+        state.lastErrorCurrent = lastError?.current
+        state.lastFlushFailed = flushFailed
+        state.lastReloadError = reloadRefusal?.reason
+        state.lastReloadErrorAtMillis = reloadRefusal?.atMillis
         do {
             return try stateFile.prepare(state)
         } catch {
@@ -543,6 +564,7 @@ public final class LiveRunner {
         do {
             try prepared.commit()
             lastCheckpoint = monotonicSeconds()
+            lastErrors.saved()
             if lastStateError != nil {
                 say(.notice, "realm-metrics: the state file is written again")
             }
@@ -557,6 +579,7 @@ public final class LiveRunner {
             say(.error, "realm-metrics: cannot save state: \(error.message); still running and counting")
         }
         lastStateError = error.message
+        stateErrors += 1
     }
 
     /// One line of the sidecar's log at `priority`.
@@ -634,6 +657,7 @@ public final class LiveRunner {
 
     private func refuseReload(_ reason: String) {
         say(.warning, "realm-metrics: reload refused, keeping the configuration in use: \(reason)")
+        noteReloadRefused(reason)
     }
 
     /// Switches to `next`: first a flush, so what was counted goes out under the old names to the old
@@ -736,8 +760,15 @@ public final class LiveRunner {
             let one = caughtUp.count == 1
             say(.notice, "realm-metrics: new \(one ? "source" : "sources") on reload: \(caughtUp.joined(separator: ", ")); read \(one ? "its" : "their") history silently (\(chain.stats.linesRead - before) lines: gauges rebuilt, nothing counted)")
         }
+        reloadRefusal = nil
         say(.info, "realm-metrics: reloaded the configuration (\(sets.map { "\($0.format): \($0.rules.count) rules" }.joined(separator: ", "))); now \(startLine.dropFirst("realm-metrics \(realmMetricsVersion): ".count))")
         checkpoint()
+    }
+
+    /// Records a refused reload for `status` (kept in the state file with its time until a reload
+    /// succeeds, which sets ``reloadRefusal`` to nil); `reason` says what was wrong.
+    func noteReloadRefused(_ reason: String) {
+        reloadRefusal = (reason, wallClockMillis())
     }
 }
 

@@ -36,6 +36,24 @@ public struct SidecarState: Codable, Sendable, Equatable {
     /// Counter deltas (by full name) the statsd receiver has not taken: refused or not sent, sent with
     /// the next flush (see ``StatsdDelivery``). Absent when there are none.
     public var unsentCounters: [String: Int64]? = nil
+    /// Seconds between flushes of the run that wrote the state: `status` calls a state stale after three
+    /// of them (at least 30 s). Absent in states of older versions (10 s, the default, is taken).
+    public var flushIntervalSeconds: Double? = nil
+    /// When ``lastError`` last happened (ms since the epoch; to within a flush interval: the time of the
+    /// checkpoint that first saw it). Absent when there is no error, and in states of older versions.
+    public var lastErrorAtMillis: Int64? = nil
+    /// Whether ``lastError`` still held at this flush (a statsd failure: this flush failed; a journal or
+    /// file error: it happened again since the state before; a state-file error: never, since this state
+    /// was written). Absent when there is no error, and in states of older versions.
+    public var lastErrorCurrent: Bool? = nil
+    /// Whether this flush did not reach statsd (refused, unresolvable or not sent; see ``StatsdDelivery``).
+    /// Absent in states of older versions.
+    public var lastFlushFailed: Bool? = nil
+    /// Why the last reload (SIGHUP) was refused, while no later reload succeeded; the pattern files
+    /// loaded before stay in use.
+    public var lastReloadError: String? = nil
+    /// When that reload was refused (ms since the epoch).
+    public var lastReloadErrorAtMillis: Int64? = nil
 }
 
 /// The state file: `<dir>/state.json`, replaced atomically (temporary file, fsync, rename, fsync of the
@@ -50,11 +68,40 @@ public struct StateFile: Sendable {
         public let description: String
     }
 
-    /// The saved state, nil when there is none; throws ``Damaged`` when the file cannot be used.
+    /// The state file (or its directory) exists but cannot be read by this process.
+    public struct Unreadable: Error, CustomStringConvertible {
+        public let path: String
+        /// The `errno` of the failed `open(2)` or `read(2)`.
+        public let code: Int32
+        /// `EACCES` or `EPERM`: the permissions of the state directory or file keep this user out.
+        public var permissionDenied: Bool { code == EACCES || code == EPERM }
+        public var description: String {
+            permissionDenied ? "\(path): permission denied: this user (uid \(getuid())) may not read the state directory or file"
+                : "\(path): cannot read: \(errnoText(code))"
+        }
+    }
+
+    /// The saved state, nil when there is none (no state file, or no state directory). Throws
+    /// ``Unreadable`` when the file or its directory cannot be read (a permission problem is not "no
+    /// state"), ``Damaged`` when its contents cannot be used.
     public func load() throws -> SidecarState? {
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw Damaged(description: "\(path): cannot read: \(errnoText(errno))")
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            if code == ENOENT { return nil }
+            throw Unreadable(path: path, code: code)
+        }
+        defer { close(fd) }
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Unreadable(path: path, code: errno)
+            }
+            if n == 0 { break }
+            data.append(contentsOf: buffer[0..<n])
         }
         do {
             let state = try JSONDecoder().decode(SidecarState.self, from: data)
