@@ -124,6 +124,13 @@ printf '%s\n' '2024-03-31T01:59:30.000: HTTP Connection[1]: Connection from 127.
 # 00:59Z and 01:00Z on both days; 02:00Z after the autumn change.
 expect "replay --timezone Europe/Berlin: the right UTC instants on both sides of both changes" 0 '^1711846740 1711846800 1729990740 1729990800 1729994400 $' -- cat "$tmp/dst-times"
 
+# Without --timezone the machine's zone is read from a per-hour table too: the same bucket times as
+# mktime(3) gives for the same rules written as a POSIX TZ string (which only mktime reads).
+printf '%s\n' '2024-03-31T01:59:30.000: HTTP Connection[1]: Connection from 127.0.0.1:1' '2024-03-31T02:30:30.000: HTTP Connection[2]: Connection from 127.0.0.1:2' \
+  '2024-03-31T03:00:30.000: HTTP Connection[3]: Connection from 127.0.0.1:3' '2024-07-01T12:00:00.000: HTTP Connection[4]: Connection from 127.0.0.1:4' \
+  '2024-10-27T04:00:30.000: HTTP Connection[5]: Connection from 127.0.0.1:5' > "$tmp/spring.log"
+expect "backfill in the machine's zone (TZ=Europe/Berlin, a per-hour table) gives what mktime gives for Berlin's rules" 0 '' -- bash -c "diff <(TZ=Europe/Berlin \"$BIN\" replay -q --since @0 --bucket 60 --to influx:- \"$tmp/spring.log\") <(TZ='CET-1CEST,M3.5.0,M10.5.0/3' \"$BIN\" replay -q --since @0 --bucket 60 --to influx:- \"$tmp/spring.log\")"
+
 # check --config: a run configuration validated without running it.
 expect "check --config passes the packaged configuration with a one-line summary" 0 '^packaging/config.yaml: ok: following the local journal, units realm-object-server.service or realm-sync.service; patterns realm-sync-worker \([0-9]+ rules, [0-9]+ examples pass\); statsd localhost:8125 every 10 s; state in /var/lib/realm-metrics$' -- "$BIN" check --config packaging/config.yaml
 [ "$(wc -l < "$tmp/out")" -eq 1 ] && ok "check --config prints one line when all is well" || bad "check --config prints one line when all is well" "$(cat "$tmp/out")"

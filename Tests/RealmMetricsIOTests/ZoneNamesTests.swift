@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import RealmMetricsIO
 @testable import RealmMetricsCore
@@ -38,5 +39,22 @@ struct ZoneNamesTests {
         let utc = try #require(WallClockZone.named("UTC"))
         #expect(utc.utcSeconds(wall: wall(2020, 5, 5, 12, 0)) - tokyo.utcSeconds(wall: wall(2020, 5, 5, 12, 0)) == 9 * 3600)
         #expect(utc.utcSeconds(wall: wall(2020, 5, 5, 12, 0)) == wall(2020, 5, 5, 12, 0))
+    }
+
+    @Test("the machine's zone: TZ when it names a zone (empty: UTC), else what /etc/localtime links to; nil where only mktime knows")
+    func machine() throws {
+        #expect(WallClockZone.machine(environment: ["TZ": "Asia/Tokyo"])?.name == "Asia/Tokyo")
+        #expect(WallClockZone.machine(environment: ["TZ": ":Europe/Berlin"])?.name == "Europe/Berlin")
+        #expect(WallClockZone.machine(environment: ["TZ": ""])?.name == "UTC")
+        #expect(WallClockZone.machine(environment: ["TZ": "/usr/share/zoneinfo/Europe/Berlin"]) == nil)
+        #expect(WallClockZone.machine(environment: ["TZ": "CET-1CEST,M3.5.0,M10.5.0/3"]) == nil)
+        let dir = NSTemporaryDirectory() + "zone-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createSymbolicLink(atPath: dir + "/linked", withDestinationPath: "/usr/share/zoneinfo/Europe/Berlin")
+        #expect(WallClockZone.machine(environment: [:], localtime: dir + "/linked")?.name == "Europe/Berlin")
+        #expect(WallClockZone.machine(environment: [:], localtime: dir + "/missing")?.name == "UTC")
+        FileManager.default.createFile(atPath: dir + "/copied", contents: Data([0x54, 0x5A, 0x69, 0x66]))
+        #expect(WallClockZone.machine(environment: [:], localtime: dir + "/copied") == nil)
     }
 }

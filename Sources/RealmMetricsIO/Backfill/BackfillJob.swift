@@ -106,7 +106,9 @@ public final class BackfillJob {
             }
             zone = named
         } else {
-            zone = nil
+            // The machine's zone with the same per-hour table (mktime(3) looks at /etc/localtime for
+            // every line); mktime only when the zone cannot be named.
+            zone = chain.hasLocalTimes ? WallClockZone.machine() : nil
         }
         switch configuration.target {
         case .stdout: sink = nil
