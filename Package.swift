@@ -53,10 +53,12 @@ let package = Package(
         ),
         // libFuzzer target for the pattern-file loader and the line pipeline (make fuzz, make fuzz-long).
         .executableTarget(name: "realm-metrics-fuzz", dependencies: ["RealmMetricsCore"]),
-        .testTarget(name: "RealmMetricsCoreTests", dependencies: ["RealmMetricsCore"]),
-        .testTarget(name: "RealmMetricsIOTests", dependencies: ["RealmMetricsIO", "RealmMetricsCore"]),
+        // Test helpers shared by the test targets (a random generator whose seed is printed).
+        .target(name: "RealmMetricsTestSupport", path: "Tests/RealmMetricsTestSupport"),
+        .testTarget(name: "RealmMetricsCoreTests", dependencies: ["RealmMetricsCore", "RealmMetricsTestSupport"]),
+        .testTarget(name: "RealmMetricsIOTests", dependencies: ["RealmMetricsIO", "RealmMetricsCore", "RealmMetricsTestSupport"]),
         // End-to-end: the built binary against a real journald, real files, real UDP and a real statsd server.
-        .testTarget(name: "RealmMetricsLiveTests", dependencies: ["RealmMetricsIO", "RealmMetricsCore", "realm-metrics"]),
+        .testTarget(name: "RealmMetricsLiveTests", dependencies: ["RealmMetricsIO", "RealmMetricsCore", "realm-metrics", "RealmMetricsTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

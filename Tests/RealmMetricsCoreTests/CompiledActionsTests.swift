@@ -1,4 +1,5 @@
 import Testing
+import RealmMetricsTestSupport
 @testable import RealmMetricsCore
 
 /// Rules with fixed metric names are applied from compiled plain values; `explain` and `check` (which
@@ -33,7 +34,7 @@ struct CompiledActionsTests {
         #expect(compiled.compiledActions.ruleStarts[set.rules.firstIndex { $0.name == "sess-open" }!] >= 0)
         #expect(compiled.compiledActions.ruleStarts[set.rules.firstIndex { $0.name == "started" }!] == -1)
         let gw = general.store.workerID("w"), cw = compiled.store.workerID("w")
-        var g = SystemRandomNumberGenerator()
+        var g = SeededRandom(#function)
         let values: [[UInt8]] = [Array("1".utf8), Array("2".utf8), Array("12".utf8), Array("é".utf8), [0xFF, 0x31], [0xC3],
                                  Array(repeating: UInt8(ascii: "9"), count: 300), [], Array("3".utf8)]
         var repairedKeys = 0, longKeys = 0

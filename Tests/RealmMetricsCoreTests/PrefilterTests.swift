@@ -1,4 +1,5 @@
 import Testing
+import RealmMetricsTestSupport
 @testable import RealmMetricsCore
 
 @Suite("Required literals and the prefilter")
@@ -80,7 +81,7 @@ struct PrefilterTests {
             """])
         let p = LinePipeline(patterns: set)
         let scratch = RegexScratch(maxCaptures: set.maxCaptures)
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededRandom(#function)
         let pieces = ["C1 ", "open", "close", "S2 ", "bytes ", "12", "version ", "Sync ", "Connection closed by client", "HTTP ",
                       "Connection is closed after", "Permission denied", "Perm", "ission", " ", "x", "started", "stopped",
                       "aaaa bbbb cccc: [x]", "cccc: [x]", "aaaa bbbb ", "zz:zz:zz", "zz:"]

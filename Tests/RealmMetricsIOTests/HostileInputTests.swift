@@ -1,4 +1,5 @@
 import Testing
+import RealmMetricsTestSupport
 import Foundation
 @testable import RealmMetricsIO
 @testable import RealmMetricsCore
@@ -14,7 +15,7 @@ struct HostileInputTests {
         let pipeline = PipelineChain(patternSets: [set])
         let worker = pipeline.store.workerID("w")
         let reader = LineReader(maxLineBytes: 65536, chunkBytes: 1 << 16)
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededRandom(#function)
         var input: [UInt8] = []
         let sample = try String(contentsOfFile: Self.patternsDir.appendingPathComponent("realm-sync-worker.sample.log").path, encoding: .utf8)
         for line in sample.split(separator: "\n") {

@@ -1,4 +1,5 @@
 import Testing
+import RealmMetricsTestSupport
 import Foundation
 @testable import RealmMetricsIO
 import RealmMetricsCore
@@ -109,7 +110,7 @@ struct ParallelReplayTests {
     func sameAsOneThread() throws {
         let dir = try Self.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var g = SystemRandomNumberGenerator()
+        var g = SeededRandom(#function)
         for round in 0..<24 {
             let maxLineBytes = [8, 40, 200][round % 3]
             let twoLayouts = round % 2 == 1
@@ -144,7 +145,7 @@ struct ParallelReplayTests {
     func pipe() throws {
         let dir = try Self.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var g = SystemRandomNumberGenerator()
+        var g = SeededRandom(#function)
         var bytes: [UInt8] = []
         for _ in 0..<3000 { bytes += Self.randomLine(&g, maxLineBytes: 40) + [0x0A] }
         let file = dir + "/in.log"
@@ -155,7 +156,7 @@ struct ParallelReplayTests {
         let writer = Thread {
             let fd = open(fifo, O_WRONLY)
             var offset = 0
-            var g = SystemRandomNumberGenerator()
+            var g = SeededRandom(#function)
             while offset < payload.count {
                 let n = min(payload.count - offset, Int.random(in: 1...700, using: &g))
                 _ = payload.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, n) }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import RealmMetricsTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -91,7 +92,7 @@ struct FileFollowTests {
         defer { receiver.stop() }
         appendText(dir.file("w.log"), "")
         var sidecar = try startFresh(fileArgs(receiver.port, dir), dir, "err0")
-        var generator = SystemRandomNumberGenerator()
+        var generator = SeededRandom(#function)
         var kills = 0
         var nextKill = Date().addingTimeInterval(Double.random(in: 0.1...0.5, using: &generator))
         let chunk = 100
