@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds dist/realm-metrics_<version>_<arch>.deb with dpkg-deb: the release binary (Swift runtime
 # linked in statically), the pattern files, the systemd unit, the example configuration (a conffile),
-# a man page made from --help, and the README.
+# a man page made from --help, the README and the copyright file (LICENSE).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=$(sed -n 's/.*realmMetricsVersion = "\(.*\)".*/\1/p' Sources/RealmMetricsIO/Version.swift)
@@ -19,6 +19,19 @@ install -m 0644 patterns/examples/*.yaml "$stage/usr/share/realm-metrics/pattern
 install -m 0644 packaging/systemd/realm-metrics.service "$stage/lib/systemd/system/"
 install -m 0644 packaging/config.yaml "$stage/etc/realm-metrics/config.yaml"
 install -m 0644 README.md "$stage/usr/share/doc/realm-metrics/README.md"
+# Debian's machine-readable copyright file; the license text is LICENSE's, as a continuation block.
+{
+  echo "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/"
+  echo "Upstream-Name: realm-metrics"
+  echo
+  echo "Files: *"
+  echo "Copyright: 2026 The realm-metrics authors"
+  echo "License: MIT"
+  echo
+  echo "License: MIT"
+  sed -n '/^Permission is hereby granted/,$p' LICENSE | sed 's/^$/./; s/^/ /'
+} > "$stage/usr/share/doc/realm-metrics/copyright"
+chmod 0644 "$stage/usr/share/doc/realm-metrics/copyright"
 bash scripts/make-manpage.sh "$stage/usr/bin/realm-metrics" "$version" | gzip -9n > "$stage/usr/share/man/man1/realm-metrics.1.gz"
 size=$(du -ks "$stage" | cut -f1)
 cat > "$stage/DEBIAN/control" <<CONTROL

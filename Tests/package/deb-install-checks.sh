@@ -21,6 +21,7 @@ check "the installed config parses (run refuses only for the missing journal uni
 check "systemd-analyze verify accepts the unit without a warning" bash -c 'out=$(systemd-analyze verify /lib/systemd/system/realm-metrics.service 2>&1 | grep realm-metrics); [ -z "$out" ] || { echo "$out"; exit 1; }'
 check "the unit runs run --config as a dynamic user in systemd-journal" bash -c "grep -q '^ExecStart=/usr/bin/realm-metrics run --config /etc/realm-metrics/config.yaml' /lib/systemd/system/realm-metrics.service && grep -q '^DynamicUser=yes' /lib/systemd/system/realm-metrics.service && grep -q '^SupplementaryGroups=systemd-journal' /lib/systemd/system/realm-metrics.service"
 check "the man page is installed" bash -c "zcat /usr/share/man/man1/realm-metrics.1.gz | grep -q '^.SH COMMAND: RUN'"
+check "the copyright file is installed" bash -c "grep -qx 'License: MIT' /usr/share/doc/realm-metrics/copyright"
 echo "# edited by the operator" >> /etc/realm-metrics/config.yaml
 mkdir -p /var/lib/realm-metrics && echo '{}' > /var/lib/realm-metrics/state.json
 check "dpkg -r removes the program and keeps the edited conffile and the state" bash -c "dpkg -r realm-metrics >/dev/null && ! test -e /usr/bin/realm-metrics && ! test -e /usr/share/realm-metrics && grep -q 'edited by the operator' /etc/realm-metrics/config.yaml && test -f /var/lib/realm-metrics/state.json"
