@@ -49,26 +49,8 @@ Description: statsd metrics from Realm Object Server and Realm sync worker logs
  deltas, gauges reconciled per worker life, state kept across restarts.
 CONTROL
 echo "/etc/realm-metrics/config.yaml" > "$stage/DEBIAN/conffiles"
-cat > "$stage/DEBIAN/postinst" <<'POSTINST'
-#!/bin/sh
-set -e
-if [ "$1" = configure ] && [ -d /run/systemd/system ]; then
-  systemctl daemon-reload >/dev/null 2>&1 || true
-fi
-exit 0
-POSTINST
-cat > "$stage/DEBIAN/postrm" <<'POSTRM'
-#!/bin/sh
-set -e
-if [ -d /run/systemd/system ]; then
-  systemctl daemon-reload >/dev/null 2>&1 || true
-fi
-if [ "$1" = purge ]; then
-  rm -rf /var/lib/realm-metrics /var/lib/private/realm-metrics
-fi
-exit 0
-POSTRM
-chmod 0755 "$stage/DEBIAN/postinst" "$stage/DEBIAN/postrm"
+# Maintainer scripts: stop on remove, restart on upgrade, delete configuration and state on purge only.
+install -m 0755 packaging/debian/postinst packaging/debian/prerm packaging/debian/postrm "$stage/DEBIAN/"
 out=dist/realm-metrics_${version}_${arch}.deb
 dpkg-deb --build --root-owner-group "$stage" "$out" >&2
 echo "$out"
