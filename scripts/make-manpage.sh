@@ -29,13 +29,20 @@ cat <<TAIL
 configuration read by the systemd unit
 .TP
 .I /usr/share/realm-metrics/patterns
-built-in pattern files
+built-in pattern files of the package (see ENVIRONMENT for the order of the places searched)
 .TP
 .I /var/lib/realm-metrics/state.json
 journal cursor, file positions, the sources followed and metric state
 .TP
 .I /var/lib/realm-metrics/lock
 held by the running sidecar (its pid inside): one sidecar per state directory
+.SH ENVIRONMENT
+.TP
+.B REALM_METRICS_PATTERNS_DIR
+the first directory searched for built-in pattern names; then \fI../share/realm-metrics/patterns\fR
+beside the binary, then the \fIpatterns/\fR of the source tree a binary under \fI<tree>/.build*/\fR was
+built in (\fI<tree>\fR has \fIPackage.swift\fR and \fIpatterns/\fR), then
+\fI/usr/share/realm-metrics/patterns\fR, then the \fIpatterns/\fR of the source tree it was compiled from
 .SH SEE ALSO
 /usr/share/doc/realm-metrics/README.md
 TAIL

@@ -56,6 +56,11 @@ check "a first install reloads systemd and neither enables nor starts the servic
 check "realm-metrics --version runs from /usr/bin" bash -c "/usr/bin/realm-metrics --version | grep -qx '$version'"
 check "check passes on the installed pattern files" bash -c "/usr/bin/realm-metrics check -q /usr/share/realm-metrics/patterns/*.yaml /usr/share/realm-metrics/patterns/examples/*.yaml | grep -q ', 0 failed'"
 check "built-in names resolve to the installed patterns" bash -c "cd / && /usr/bin/realm-metrics explain 'Sync Connection[1]: Session[1]: Session initiated' | grep -q '^patterns: realm-sync-worker (/usr/share/realm-metrics/patterns/realm-sync-worker.yaml)'"
+# A binary of the source tree looks in the tree's patterns/ first, the installed one in /usr/share.
+tree=$(pwd -P)
+for bin in .build/debug/realm-metrics .build-static/release/realm-metrics; do
+  check "with the package installed, the tree's $bin names the tree's patterns/" bash -c "cd / && '$tree/$bin' explain 'Sync Connection[1]: Session[1]: Session initiated' | grep -qx 'patterns: realm-sync-worker ($tree/patterns/realm-sync-worker.yaml)'"
+done
 check "the installed config parses (run refuses only for the missing journal units or statsd)" bash -c "/usr/bin/realm-metrics run --config /etc/realm-metrics/config.yaml --journal-directory /nonexistent 2>&1 | grep -q 'error \[source\]'"
 # verify exits 0 on unknown keys and only warns: any line about our unit is a failure here (warnings
 # about other installed units are not ours to fix).

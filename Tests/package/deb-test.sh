@@ -22,6 +22,8 @@ host_state() {
 before=$(host_state)
 
 log=$(mktemp)
+# The tree's debug binary too: the install checks compare its pattern lookup with the installed one's.
+swift build --product realm-metrics >"$log" 2>&1 || { echo "FAIL  swift build: $(tail -5 "$log")"; rm -f "$log"; echo "package: 0 passed, 1 failed"; exit 1; }
 deb=$(bash scripts/build-deb.sh 2>"$log") || { echo "FAIL  build-deb: $(tail -5 "$log")"; rm -f "$log"; echo "package: 0 passed, 1 failed"; exit 1; }
 rm -f "$log"
 deb=$(realpath "$deb")
