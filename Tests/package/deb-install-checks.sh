@@ -72,6 +72,21 @@ check "the unit runs run --config as a dynamic user in systemd-journal" bash -c 
 if [ -d /var/log/journal ]; then mount -t tmpfs tmpfs /var/log/journal; fi
 check "run on its defaults without journal files says so, points at --file and exits 1" bash -c 'cd / && out=$(timeout -s KILL 20 /usr/bin/realm-metrics run 2>&1); rc=$?; [ $rc -eq 1 ] && echo "$out" | grep -q "error \[source\]: cannot read the journal: no journal files under /run/log/journal or /var/log/journal" && echo "$out" | grep -q "to follow log files instead, use --file GLOB" || { echo "exit $rc: $out"; exit 1; }'
 if mountpoint -q /var/log/journal; then umount /var/log/journal; fi
+check "the unit is Type=notify with a watchdog and restarts on failure" bash -c "grep -qx 'Type=notify' /lib/systemd/system/$unit && grep -Eqx 'WatchdogSec=[0-9]+s?' /lib/systemd/system/$unit && grep -qx 'Restart=on-failure' /lib/systemd/system/$unit"
+# A mistake in the configuration must not restart the service every RestartSec: the exit status each
+# mistake gives (the installed configuration with one thing wrong) is one RestartPreventExitStatus= lists.
+prevent=" $(sed -n 's/^RestartPreventExitStatus=//p' /lib/systemd/system/$unit) "
+mistake() {
+  local name=$1 edit=$2; shift 2
+  sed "$edit" /etc/realm-metrics/config.yaml > /tmp/mistake.yaml
+  check "a configuration mistake ($name) exits with a status RestartPreventExitStatus= lists" bash -c 'cd / && out=$(timeout -s KILL 20 /usr/bin/realm-metrics run --config /tmp/mistake.yaml --state-dir /tmp/mistake-state "${@:2}" 2>&1); rc=$?; [ $rc -ne 0 ] && [ $rc -ne 137 ] && case "$1" in *" $rc "*) true ;; *) false ;; esac || { echo "exit $rc, RestartPreventExitStatus=$1: $out"; exit 1; }' _ "$prevent" "$@"
+}
+mistake "an unknown key" 's/^flush_interval: 10$/flush_intervl: 10/'
+mistake "a flush interval out of range" 's/^flush_interval: 10$/flush_interval: 0/'
+mistake "a statsd address with a scheme" 's/^statsd: localhost:8125$/statsd: udp:\/\/localhost:8125/'
+mistake "a misspelt pattern name" 's/^patterns: \[realm-sync-worker\]$/patterns: [realm-sync-wroker]/'
+mistake "a prefix that is no metric name" 's/^# prefix: realm.web1$/prefix: "realm|web1"/'
+mistake "a command-line option that is not a number" '' --max-line-bytes lots
 check "the man page is installed" bash -c "zcat /usr/share/man/man1/realm-metrics.1.gz | grep -q '^.SH COMMAND: RUN'"
 check "the copyright file is installed" bash -c "grep -qx 'License: MIT' /usr/share/doc/realm-metrics/copyright"
 # Upgrades: the sidecar keeps running while dpkg unpacks (prerm stops it only on remove) and the new
