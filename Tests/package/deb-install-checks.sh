@@ -40,7 +40,6 @@ deny_starts() { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 07
 allow_starts() { rm -f /usr/sbin/policy-rc.d; }
 without_helpers() { for h in $helpers; do mv "$h" "$h.hidden"; done; }
 with_helpers() { for h in $helpers; do mv "$h.hidden" "$h"; done; }
-calls() { cat /tmp/systemctl.calls 2>/dev/null; }
 # service STATE...: what the stand-in says of the unit (enabled, active); forgets the calls so far.
 service() { rm -f /tmp/unit-enabled /tmp/unit-active /tmp/systemctl.calls; for s in "$@"; do touch "/tmp/unit-$s"; done; }
 # Newer versions of the same package, for upgrades.

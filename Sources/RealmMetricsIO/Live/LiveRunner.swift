@@ -242,7 +242,10 @@ public final class LiveRunner {
         return "realm-metrics \(realmMetricsVersion): following \(sources.joined(separator: " and ")); sending statsd to \(NetworkAddress(host: configuration.statsdHost, port: configuration.statsdPort)) every \(interval) s as \(configuration.prefix).*; state in \(stateFile.path)"
     }
 
-    /// Runs until SIGTERM or SIGINT; returns false when the final state could not be saved.
+    /// Runs until SIGTERM or SIGINT; returns false when the final state could not be saved. Started by
+    /// systemd (`$NOTIFY_SOCKET`), it sends READY=1 once the start-up's reading is done, WATCHDOG=1
+    /// from the loop when the unit has a watchdog, and STOPPING=1 before the final flush
+    /// (``ServiceNotifier``).
     @discardableResult
     public func run() -> Bool {
         var pipeFDs: [Int32] = [0, 0]
