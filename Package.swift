@@ -20,7 +20,8 @@ let package = Package(
             pkgConfig: "libpcre2-8",
             providers: [.apt(["libpcre2-dev"])]
         ),
-        // libsystemd's sd_journal API. Only RealmMetricsIO imports it, in Journal/Journal.swift.
+        // libsystemd's sd_journal and sd_notify APIs. Only RealmMetricsIO imports it, in
+        // Journal/Journal.swift and Live/ServiceNotifier.swift.
         .systemLibrary(
             name: "CSystemdJournal",
             path: "Sources/CSystemdJournal",

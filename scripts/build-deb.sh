@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds dist/realm-metrics_<version>_<arch>.deb with dpkg-deb: the release binary (Swift runtime
 # linked in statically), the pattern files, the systemd unit, the example configuration (a conffile),
-# a man page made from --help, and the README.
+# a man page made from --help, the README and the copyright file (LICENSE).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 version=$(sed -n 's/.*realmMetricsVersion = "\(.*\)".*/\1/p' Sources/RealmMetricsIO/Version.swift)
@@ -19,6 +19,19 @@ install -m 0644 patterns/examples/*.yaml "$stage/usr/share/realm-metrics/pattern
 install -m 0644 packaging/systemd/realm-metrics.service "$stage/lib/systemd/system/"
 install -m 0644 packaging/config.yaml "$stage/etc/realm-metrics/config.yaml"
 install -m 0644 README.md "$stage/usr/share/doc/realm-metrics/README.md"
+# Debian's machine-readable copyright file; the license text is LICENSE's, as a continuation block.
+{
+  echo "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/"
+  echo "Upstream-Name: realm-metrics"
+  echo
+  echo "Files: *"
+  echo "Copyright: 2026 The realm-metrics authors"
+  echo "License: MIT"
+  echo
+  echo "License: MIT"
+  sed -n '/^Permission is hereby granted/,$p' LICENSE | sed 's/^$/./; s/^/ /'
+} > "$stage/usr/share/doc/realm-metrics/copyright"
+chmod 0644 "$stage/usr/share/doc/realm-metrics/copyright"
 bash scripts/make-manpage.sh "$stage/usr/bin/realm-metrics" "$version" | gzip -9n > "$stage/usr/share/man/man1/realm-metrics.1.gz"
 size=$(du -ks "$stage" | cut -f1)
 cat > "$stage/DEBIAN/control" <<CONTROL
@@ -36,26 +49,8 @@ Description: statsd metrics from Realm Object Server and Realm sync worker logs
  deltas, gauges reconciled per worker life, state kept across restarts.
 CONTROL
 echo "/etc/realm-metrics/config.yaml" > "$stage/DEBIAN/conffiles"
-cat > "$stage/DEBIAN/postinst" <<'POSTINST'
-#!/bin/sh
-set -e
-if [ "$1" = configure ] && [ -d /run/systemd/system ]; then
-  systemctl daemon-reload >/dev/null 2>&1 || true
-fi
-exit 0
-POSTINST
-cat > "$stage/DEBIAN/postrm" <<'POSTRM'
-#!/bin/sh
-set -e
-if [ -d /run/systemd/system ]; then
-  systemctl daemon-reload >/dev/null 2>&1 || true
-fi
-if [ "$1" = purge ]; then
-  rm -rf /var/lib/realm-metrics /var/lib/private/realm-metrics
-fi
-exit 0
-POSTRM
-chmod 0755 "$stage/DEBIAN/postinst" "$stage/DEBIAN/postrm"
+# Maintainer scripts: stop on remove, restart on upgrade, delete configuration and state on purge only.
+install -m 0755 packaging/debian/postinst packaging/debian/prerm packaging/debian/postrm "$stage/DEBIAN/"
 out=dist/realm-metrics_${version}_${arch}.deb
 dpkg-deb --build --root-owner-group "$stage" "$out" >&2
 echo "$out"

@@ -8,24 +8,61 @@ import RealmMetricsCore
 /// built-in format, looked up in the pattern directories:
 /// 1. `$REALM_METRICS_PATTERNS_DIR`,
 /// 2. `../share/realm-metrics/patterns` next to the executable,
-/// 3. `/usr/share/realm-metrics/patterns`,
-/// 4. the `patterns/` folder of the source tree the binary was built from.
-/// An include is looked up next to the including file first, then as a built-in name.
+/// 3. the `patterns/` folder of the source tree the executable was built in: when it lies under
+///    `<tree>/.build*/` and `<tree>` holds `Package.swift` and `patterns/` (a development binary
+///    uses the tree's files, not those of an installed package),
+/// 4. `/usr/share/realm-metrics/patterns`,
+/// 5. the `patterns/` folder of the source tree the binary was compiled from, wherever it runs.
+/// The first directory that holds `realm-sync-worker.yaml` is the built-in one. An include is looked
+/// up next to the including file first, then as a built-in name.
 public struct FilePatternProvider: PatternFileProvider {
     public let builtInDirectories: [String]
 
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    /// The directories above, for the executable at `executablePath` (symbolic links resolved; nil
+    /// leaves out 2 and 3).
+    public init(environment: [String: String] = ProcessInfo.processInfo.environment,
+                executablePath: String? = FilePatternProvider.currentExecutable()) {
         var dirs: [String] = []
         if let dir = environment["REALM_METRICS_PATTERNS_DIR"], !dir.isEmpty { dirs.append(dir) }
-        if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+        if let exe = executablePath {
             let bin = (exe as NSString).deletingLastPathComponent
             dirs.append(((bin as NSString).deletingLastPathComponent as NSString).appendingPathComponent("share/realm-metrics/patterns"))
+            if let tree = FilePatternProvider.sourceTree(containing: exe) {
+                dirs.append((tree as NSString).appendingPathComponent("patterns"))
+            }
         }
         dirs.append("/usr/share/realm-metrics/patterns")
         // Sources/RealmMetricsIO/PatternFiles.swift → <root>/patterns
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         dirs.append(source.appendingPathComponent("patterns").path)
-        builtInDirectories = dirs
+        var seen = Set<String>()
+        builtInDirectories = dirs.filter { seen.insert($0).inserted }
+    }
+
+    /// The running executable (`/proc/self/exe`), nil when it cannot be read.
+    public static func currentExecutable() -> String? {
+        try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+    }
+
+    /// The source tree a build directory holds `path` for: the parent of the innermost directory of
+    /// `path` whose name starts with `.build`, when that parent has `Package.swift` and `patterns/`.
+    static func sourceTree(containing path: String) -> String? {
+        var dir = (path as NSString).deletingLastPathComponent
+        while dir != "/" && !dir.isEmpty {
+            let name = (dir as NSString).lastPathComponent
+            let parent = (dir as NSString).deletingLastPathComponent
+            if name.hasPrefix(".build") {
+                var isDir: ObjCBool = false
+                let fm = FileManager.default
+                if fm.fileExists(atPath: (parent as NSString).appendingPathComponent("Package.swift")),
+                   fm.fileExists(atPath: (parent as NSString).appendingPathComponent("patterns"), isDirectory: &isDir), isDir.boolValue {
+                    return parent
+                }
+                return nil
+            }
+            dir = parent
+        }
+        return nil
     }
 
     public init(builtInDirectories: [String]) { self.builtInDirectories = builtInDirectories }

@@ -196,11 +196,13 @@ final class Sidecar {
     let process = Process()
     let stderrPath: String
 
-    init(_ arguments: [String], stderrPath: String, executable: String = Repo.binary) throws {
+    /// `environment` replaces the test's own environment when given.
+    init(_ arguments: [String], stderrPath: String, executable: String = Repo.binary, environment: [String: String]? = nil) throws {
         self.stderrPath = stderrPath
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let environment { process.environment = environment }
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
         process.standardOutput = FileHandle.nullDevice
         try process.run()

@@ -255,7 +255,10 @@ public final class LiveRunner {
         return "realm-metrics \(realmMetricsVersion): following \(sources.joined(separator: " and ")); sending statsd to \(NetworkAddress(host: configuration.statsdHost, port: configuration.statsdPort)) every \(interval) s as \(configuration.prefix).*; state in \(stateFile.path)"
     }
 
-    /// Runs until SIGTERM or SIGINT; returns false when the final state could not be saved.
+    /// Runs until SIGTERM or SIGINT; returns false when the final state could not be saved. Started by
+    /// systemd (`$NOTIFY_SOCKET`), it sends READY=1 once the start-up's reading is done, WATCHDOG=1
+    /// from the loop when the unit has a watchdog, and STOPPING=1 before the final flush
+    /// (``ServiceNotifier``).
     @discardableResult
     public func run() -> Bool {
         var pipeFDs: [Int32] = [0, 0]
@@ -286,6 +289,11 @@ public final class LiveRunner {
             catchUpNewSources()
             tailer?.drainRotatedWhileStopped(handleFileLine)
         }
+        // systemd (Type=notify, WatchdogSec=): ready once the history is read, then keep-alives
+        // from this loop, so that a sidecar hung anywhere in it is restarted.
+        let notifier = ServiceNotifier()
+        notifier.ready()
+        var nextWatchdog = monotonicSeconds()
 
         var nextFlush = monotonicSeconds() + configuration.flushInterval
         var running = true
@@ -297,7 +305,14 @@ public final class LiveRunner {
                 nextFlush += configuration.flushInterval
                 if nextFlush <= now { nextFlush = now + configuration.flushInterval }
             }
-            let wait = max(0, min(configuration.tickInterval, nextFlush - monotonicSeconds()))
+            var wait = max(0, min(configuration.tickInterval, nextFlush - monotonicSeconds()))
+            if let interval = notifier.watchdogInterval {
+                if monotonicSeconds() >= nextWatchdog {
+                    notifier.watchdog()
+                    nextWatchdog = monotonicSeconds() + interval
+                }
+                wait = min(wait, max(0, nextWatchdog - monotonicSeconds()))
+            }
             var fds = [pollfd(fd: pipeFDs[0], events: Int16(POLLIN), revents: 0)]
             _ = poll(&fds, 1, Int32(wait * 1000))
             var byte: UInt8 = 0
@@ -308,6 +323,7 @@ public final class LiveRunner {
                 }
             }
         }
+        notifier.stopping()
         flush()
         // The kernel's answer to the last flush: a refused one is kept in the state for the next start.
         delivery.settle()
