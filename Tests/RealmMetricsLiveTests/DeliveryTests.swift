@@ -49,6 +49,23 @@ struct DeliveryTests {
         #expect(stateObject(dir)["unsentCounters"] == nil)
     }
 
+    @Test("a failure that lasts: logged once when it starts, reminded at most every --fault-reminder seconds")
+    func reminders() throws {
+        let dir = TempDir()
+        let port = freeUDPPort()
+        appendText(dir.file("w.log"), try sampleLines().joined(separator: "\n") + "\n")
+        let started = Date()
+        let sidecar = try Sidecar(args(port, dir) + ["--fault-reminder", "1"], stderrPath: dir.file("err"))
+        try sidecar.waitForStderr("statsd: cannot deliver")
+        #expect(waitUntil(10) { sidecar.stderr.components(separatedBy: "statsd: still cannot deliver").count >= 3 }, "\(sidecar.stderr)")
+        #expect(sidecar.terminate() == 0)
+        let elapsed = Date().timeIntervalSince(started)
+        let reminders = sidecar.stderr.components(separatedBy: "statsd: still cannot deliver").count - 1
+        #expect(sidecar.stderr.components(separatedBy: "statsd: cannot deliver").count == 2, "the start once")
+        #expect(Double(reminders) <= elapsed + 1, "\(reminders) reminders in \(elapsed) s")
+        #expect(sidecar.stderr.contains("flushes): send to 127.0.0.1:\(port): Connection refused"))
+    }
+
     @Test("stopped while the receiver refuses: the kept counts are in the state and arrive after the next start")
     func restartDuringOutage() throws {
         let dir = TempDir()

@@ -21,12 +21,15 @@ public struct ConfigFile: Sendable, Equatable {
     public var maxLineBytes: Int?
     public var ownMetricsPrefix: String?
     public var rotateWait: Double?
+    public var faultReminder: Double?
+    /// Allowed seconds between reminders of a fault that lasts.
+    public static let faultReminderRange = 1.0...86400.0
 
     /// Allowed seconds a rotated file is still read.
     public static let rotateWaitRange = 0.0...3600.0
 
     public static let keys = ["patterns", "prefix", "unit", "identifier", "journal_directory", "journal_file", "file",
-                              "statsd", "flush_interval", "state_dir", "max_packet_size", "max_line_bytes", "own_metrics_prefix", "rotate_wait"]
+                              "statsd", "flush_interval", "state_dir", "max_packet_size", "max_line_bytes", "own_metrics_prefix", "rotate_wait", "fault_reminder"]
 
     public init() {}
 
@@ -157,6 +160,7 @@ public struct ConfigFile: Sendable, Equatable {
         config.maxLineBytes = number("max_line_bytes", ConfigFile.lineBytesRange)
         config.ownMetricsPrefix = string("own_metrics_prefix")
         config.rotateWait = seconds("rotate_wait", ConfigFile.rotateWaitRange, "0 to 3600")
+        config.faultReminder = seconds("fault_reminder", ConfigFile.faultReminderRange, "1 to 86400")
         reading.config = config
         reading.errors.sort { ($0.line, $0.column) < ($1.line, $1.column) }
         return reading

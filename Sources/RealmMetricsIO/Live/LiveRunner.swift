@@ -20,6 +20,8 @@ public struct RunConfiguration: Sendable {
     public var maxLineBytes = 65536
     /// Seconds a rotated (renamed or deleted) log file is still read, at least.
     public var rotateWait: Double = 5
+    /// Seconds between reminders while a statsd send failure lasts.
+    public var faultReminderSeconds: Double = 300
     /// How often sources are read between flushes.
     public var tickInterval: Double = 0.1
     /// Prefix of the sidecar's own metrics (`<prefix>.sidecar` when nil); empty sends none.
@@ -80,8 +82,6 @@ public final class LiveRunner {
     var sink: StatsdSink { delivery.sink }
     /// The send failure going on: its kind, since when, how many flushes, when it was last logged.
     var sendFault: (kind: String, since: Int64, flushes: Int, lastLogged: Double)?
-    /// Seconds between reminders while statsd sends keep failing.
-    public static let sendFaultReminderSeconds = 300.0
     var encoder: StatsdEncoder
     var truncatedJournalLines: Int64 = 0
     var lastStateError: String?
@@ -489,7 +489,7 @@ public final class LiveRunner {
         noteDelivery(outcome)
     }
 
-    /// Logs a send failure once per kind, a reminder at most every ``sendFaultReminderSeconds`` while it
+    /// Logs a send failure once per kind, a reminder at most every `faultReminderSeconds` while it
     /// lasts, and the recovery.
     private func noteDelivery(_ outcome: StatsdDelivery.Outcome) {
         let target = NetworkAddress(host: configuration.statsdHost, port: configuration.statsdPort)
@@ -497,7 +497,7 @@ public final class LiveRunner {
         if let failure = outcome.failure, let kind = outcome.kind {
             if var fault = sendFault, fault.kind == kind {
                 fault.flushes += 1
-                if now - fault.lastLogged >= LiveRunner.sendFaultReminderSeconds {
+                if now - fault.lastLogged >= configuration.faultReminderSeconds {
                     say(.warning, "realm-metrics: statsd: still cannot deliver to \(target) since \(formatUTC(fault.since)) (\(fault.flushes) flushes): \(failure); \(outcome.keptNames) counter deltas kept")
                     fault.lastLogged = now
                 }
