@@ -5,8 +5,11 @@
 # grow the active files, which is not a change here. The exit status is CMD's, or 1 when the host changed.
 set -u
 snapshot() {
+  local own_pid_ns; own_pid_ns=$(readlink /proc/self/ns/pid)
   for p in /proc/[0-9]*; do
     [ "$(cat "$p/comm" 2>/dev/null)" = systemd-journal ] || continue
+    # The host's journald shares this PID namespace; private ones (of this run or another) do not.
+    [ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$own_pid_ns" ] || continue
     # pid and start time: a restarted journald has another
     echo "journald $(basename "$p") $(cut -d' ' -f22 "$p/stat" 2>/dev/null)"
   done
