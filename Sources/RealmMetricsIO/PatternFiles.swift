@@ -72,12 +72,6 @@ public struct FilePatternProvider: PatternFileProvider {
         builtInDirectories.first { FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent("realm-sync-worker.yaml")) }
     }
 
-    /// Names of the built-in formats (files of the built-in directory that have an envelope or rules).
-    public var builtInNames: [String] {
-        guard let dir = builtInDirectory, let items = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return [] }
-        return items.filter { $0.hasSuffix(".yaml") }.map { String($0.dropLast(5)) }.sorted()
-    }
-
     public func resolve(_ reference: String, from includingFile: String?) -> String? {
         let looksLikePath = reference.contains("/") || reference.hasSuffix(".yaml") || reference.hasSuffix(".yml")
         var candidates: [String] = []

@@ -37,8 +37,6 @@ public struct ReplayConfiguration: Sendable {
     /// Treat each file as a separate worker instead of successive pieces of one worker's log.
     public var workerPerFile = false
     public var maxLineBytes = 65536
-    /// Print the line counts to standard error at the end.
-    public var report = true
     /// Threads that match lines (the metric state is always changed by one, in order); 1 reads, matches
     /// and applies on the calling thread alone. One more than the cores keeps every core busy while
     /// the reading and applying threads wait on each other.

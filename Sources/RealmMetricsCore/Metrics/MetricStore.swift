@@ -182,11 +182,6 @@ public final class MetricStore {
         return max(0, sum)
     }
 
-    /// Current gauge value for a worker (for explain).
-    public func gaugeValue(_ id: Int, worker: Int) -> Int64 {
-        Int64(workers[worker].openSets[id]?.count ?? 0) + (workers[worker].totals[id] ?? 0)
-    }
-
     /// Counters with a non-zero delta since the last flush, then every gauge with its absolute value;
     /// each group sorted by name. Marks the counters flushed.
     public func flush() -> [MetricSample] {

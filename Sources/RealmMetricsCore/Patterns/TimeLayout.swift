@@ -24,7 +24,6 @@ public struct TimeLayout: Sendable, Equatable {
     let pieces: [Piece]
     public let source: String
     public let utc: Bool
-    public let hasYear: Bool
 
     public init(_ layout: String, utc: Bool) throws(LayoutError) {
         var pieces: [Piece] = []
@@ -50,7 +49,6 @@ public struct TimeLayout: Sendable, Equatable {
         self.pieces = pieces
         self.source = layout
         self.utc = utc
-        self.hasYear = pieces.contains(.year)
     }
 
     /// Whether times of this layout are wall-clock times of some zone: `timezone: local` and no `%z`.

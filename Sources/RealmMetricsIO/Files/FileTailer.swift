@@ -102,7 +102,6 @@ public final class FileTailer {
     public private(set) var rotations: Int64 = 0
     public private(set) var truncations: Int64 = 0
     public private(set) var truncatedLines: Int64 = 0
-    public private(set) var openErrors: Int64 = 0
     /// Times a rotation left lines that could not be read (a copy compressed at once, a file rotated
     /// away and compressed while stopped).
     public private(set) var rotationLosses: Int64 = 0
@@ -338,7 +337,6 @@ public final class FileTailer {
     private func openFile(_ path: String, _ body: (UnsafePointer<UInt8>, Int, String) -> Void) -> Tracked? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            openErrors += 1
             noteError("file: \(path): cannot open: \(errnoText(errno))")
             return nil
         }

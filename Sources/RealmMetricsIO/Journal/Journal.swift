@@ -76,12 +76,6 @@ public final class Journal {
         if rc < 0 { throw JournalError(call: "sd_journal_seek_head", code: rc) }
     }
 
-    /// `sd_journal_seek_tail`.
-    public func seekTail() throws(JournalError) {
-        let rc = sd_journal_seek_tail(handle)
-        if rc < 0 { throw JournalError(call: "sd_journal_seek_tail", code: rc) }
-    }
-
     /// `sd_journal_seek_cursor`: the next `next()` lands on the cursor's entry, or the nearest one.
     public func seekCursor(_ cursor: String) throws(JournalError) {
         let rc = sd_journal_seek_cursor(handle, cursor)
@@ -98,13 +92,6 @@ public final class Journal {
     public func next() throws(JournalError) -> Bool {
         let rc = sd_journal_next(handle)
         if rc < 0 { throw JournalError(call: "sd_journal_next", code: rc) }
-        return rc > 0
-    }
-
-    /// Moves to the previous entry (`sd_journal_previous`); false at the start.
-    public func previous() throws(JournalError) -> Bool {
-        let rc = sd_journal_previous(handle)
-        if rc < 0 { throw JournalError(call: "sd_journal_previous", code: rc) }
         return rc > 0
     }
 
@@ -157,17 +144,6 @@ public final class Journal {
     public func process() throws(JournalError) -> Change {
         let rc = sd_journal_process(handle)
         if rc < 0 { throw JournalError(call: "sd_journal_process", code: rc) }
-        switch rc {
-        case Int32(SD_JOURNAL_APPEND): return .append
-        case Int32(SD_JOURNAL_INVALIDATE): return .invalidate
-        default: return .none
-        }
-    }
-
-    /// `sd_journal_wait` for at most `microseconds`.
-    public func wait(microseconds: UInt64) throws(JournalError) -> Change {
-        let rc = sd_journal_wait(handle, microseconds)
-        if rc < 0 { throw JournalError(call: "sd_journal_wait", code: rc) }
         switch rc {
         case Int32(SD_JOURNAL_APPEND): return .append
         case Int32(SD_JOURNAL_INVALIDATE): return .invalidate
