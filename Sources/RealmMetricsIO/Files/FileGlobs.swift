@@ -12,11 +12,7 @@ extension FileTailer {
     /// rotated names of another of them (`w.log.1` beside `w.log`) and compressed ones.
     public static func followedFiles(matching globs: [String]) -> [String] {
         let all = expand(globs).paths
-        return all.filter { path in
-            !isCompressedName(path) && !all.contains { other in
-                other != path && directory(of: other) == directory(of: path) && isRotation(baseName(path), of: baseName(other))
-            }
-        }
+        return all.filter { !isCompressedName($0) && !isRotatedName($0, among: all) }
     }
 
     /// A glob that names exactly `path`: its `*`, `?`, `[` and `\` escaped.

@@ -147,13 +147,12 @@ public final class FileTailer {
     /// that left their name are read before the files now at the followed names (their lines are older).
     public func poll(_ body: (UnsafePointer<UInt8>, Int, String) -> Void) {
         let now = clock()
-        let (matched, unmatchedGlobs) = expandGlobs()
+        let (matched, unmatchedGlobs) = FileTailer.expand(globs)
         emptyGlobs = unmatchedGlobs
         // Followed files no longer at their name (renamed, deleted, replaced).
         for path in live.keys.sorted() {
             let file = live[path]!
-            var st = stat()
-            if stat(path, &st) != 0 || UInt64(st.st_dev) != file.device || UInt64(st.st_ino) != file.inode {
+            if !isFile(path, device: file.device, inode: file.inode) {
                 live[path] = nil
                 leftName(file, now: now)
             }
@@ -191,7 +190,7 @@ public final class FileTailer {
                 continue
             }
             if live.values.contains(where: { $0.device == device && $0.inode == inode }) { continue }  // another link
-            if rotated.contains(path) || isCompressedName(path) { continue }
+            if rotated.contains(path) || FileTailer.isCompressedName(path) { continue }
             guard let file = openFile(path, body) else { continue }
             live[path] = file
             read(file, body)
@@ -208,16 +207,13 @@ public final class FileTailer {
         var keep: [FilePosition] = []
         for position in saved {
             let followed = position.followedPath ?? position.path
-            var st = stat()
-            if position.followedPath == nil && stat(position.path, &st) == 0 && UInt64(st.st_dev) == position.device && UInt64(st.st_ino) == position.inode {
+            if position.followedPath == nil && isFile(position.path, device: position.device, inode: position.inode) {
                 keep.append(position)  // still at its name: resumed when the globs find it
                 continue
             }
             let candidates = [position.path, followed] + siblings(of: followed).map { directory(of: followed) + "/" + $0 }
-            guard let candidate = candidates.first(where: { path in
-                var st = stat()
-                return stat(path, &st) == 0 && UInt64(st.st_dev) == position.device && UInt64(st.st_ino) == position.inode
-            }), !isCompressedName(candidate) else {
+            guard let candidate = candidates.first(where: { isFile($0, device: position.device, inode: position.inode) }),
+                  !FileTailer.isCompressedName(candidate) else {
                 if position.offset > 0 {
                     rotationLosses += 1
                     report(.warning, "file: \(followed) was rotated away while stopped and its rotated file is gone or compressed; lines after byte \(position.offset) could not be read")
@@ -251,10 +247,7 @@ public final class FileTailer {
         rotations += 1
         file.drainUntil = now + rotateWait
         let dir = directory(of: file.path)
-        if let name = siblings(of: file.followedPath).first(where: { name in
-            var st = stat()
-            return stat(dir + "/" + name, &st) == 0 && UInt64(st.st_dev) == file.device && UInt64(st.st_ino) == file.inode
-        }) {
+        if let name = siblings(of: file.followedPath).first(where: { isFile(dir + "/" + $0, device: file.device, inode: file.inode) }) {
             file.path = dir + "/" + name
         }
         draining.append(file)
@@ -295,11 +288,10 @@ public final class FileTailer {
         guard !fingerprint.isEmpty else { return nil }
         let dir = directory(of: path)
         // The newest copy first: logrotate names it .1 (or the latest date).
-        let names = siblings(of: path).filter { !isCompressedName($0) }.sorted { a, b in
-            var sa = stat(), sb = stat()
-            stat(dir + "/" + a, &sa); stat(dir + "/" + b, &sb)
-            return sa.st_mtim.tv_sec != sb.st_mtim.tv_sec ? sa.st_mtim.tv_sec > sb.st_mtim.tv_sec : a < b
-        }
+        let names = siblings(of: path).filter { !FileTailer.isCompressedName($0) }.map { name -> (String, Int) in
+            var st = stat()
+            return (name, stat(dir + "/" + name, &st) == 0 ? st.st_mtim.tv_sec : 0)
+        }.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0 < $1.0 }.map(\.0)
         for name in names {
             let candidate = dir + "/" + name
             let fd = open(candidate, O_RDONLY | O_CLOEXEC)
@@ -382,12 +374,6 @@ public final class FileTailer {
         if reportedErrors.insert(message).inserted { report(.warning, message) }
     }
 
-    /// Regular files the globs match now, and the globs that match none.
-    private func expandGlobs() -> ([String], [String]) {
-        let result = FileTailer.expand(globs)
-        return (result.paths, result.emptyGlobs)
-    }
-
     /// Regular files `globs` match (sorted, without repeats), and the globs that match none.
     static func expand(_ globs: [String]) -> (paths: [String], emptyGlobs: [String]) {
         var out = Set<String>()
@@ -414,14 +400,19 @@ public final class FileTailer {
 
     /// Whether `path` is a rotated name of another matched or followed file in its directory.
     private func isRotatedName(_ path: String, among matched: [String]) -> Bool {
+        FileTailer.isRotatedName(path, among: matched) || FileTailer.isRotatedName(path, among: live.values.map(\.followedPath))
+    }
+
+    /// Whether `path` is a rotated name of another of `paths` in its directory.
+    static func isRotatedName(_ path: String, among paths: [String]) -> Bool {
         let name = baseName(path), dir = directory(of: path)
-        for other in matched where other != path && directory(of: other) == dir {
-            if FileTailer.isRotation(name, of: baseName(other)) { return true }
-        }
-        for file in live.values where file.followedPath != path && directory(of: file.followedPath) == dir {
-            if FileTailer.isRotation(name, of: baseName(file.followedPath)) { return true }
-        }
-        return false
+        return paths.contains { other in other != path && directory(of: other) == dir && isRotation(name, of: baseName(other)) }
+    }
+
+    /// Whether the file at `path` is the one with this device and inode.
+    private func isFile(_ path: String, device: UInt64, inode: UInt64) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && UInt64(st.st_dev) == device && UInt64(st.st_ino) == inode
     }
 
     /// Names in the directory of `path` that are rotations of it.
@@ -467,8 +458,6 @@ public final class FileTailer {
         }
         return false
     }
-
-    private func isCompressedName(_ path: String) -> Bool { FileTailer.isCompressedName(path) }
 
     static func isCompressedName(_ path: String) -> Bool {
         compressedSuffixes.contains { path.hasSuffix($0) }

@@ -116,12 +116,7 @@ public final class LiveRunner {
     var lastCheckpoint = monotonicSeconds()
 
     public init(configuration: RunConfiguration, provider: PatternFileProvider = FilePatternProvider(), log: FDWriter = .standardError()) throws(RealmMetricsError) {
-        guard MetricName.isValidPath(configuration.prefix) else {
-            throw RealmMetricsError(.usage, "prefix '\(configuration.prefix)' must be dot-separated parts of letters, digits, _ and -")
-        }
-        guard configuration.journal != nil || !configuration.files.isEmpty else {
-            throw RealmMetricsError(.usage, "nothing to follow: give --unit/--identifier for the journal or --file GLOB")
-        }
+        let ownPrefix = try LiveRunner.checkedOwnPrefix(configuration, code: .usage)
         self.configuration = configuration
         self.provider = provider
         self.log = log
@@ -159,10 +154,7 @@ public final class LiveRunner {
         var filesOfNewGlobs: [String] = []
         if let oldGlobs = saved?.sources?.globs, !changes.newGlobs.isEmpty {
             // A file an old glob names is an old source's file, whatever new glob also names it.
-            let old = Set(FileTailer.regularFiles(matching: oldGlobs))
-            // Only the files a tailer of every glob follows (rotated and compressed names left out).
-            let ofNewGlobs = Set(FileTailer.regularFiles(matching: changes.newGlobs))
-            filesOfNewGlobs = FileTailer.followedFiles(matching: configuration.files).filter { ofNewGlobs.contains($0) && !old.contains($0) }
+            filesOfNewGlobs = LiveRunner.filesOnly(newGlobs: changes.newGlobs, of: configuration.files, known: Set(FileTailer.regularFiles(matching: oldGlobs)))
         }
         sources = currentSources
         newSources = changes
@@ -171,10 +163,6 @@ public final class LiveRunner {
         keptFilePositions = (saved?.files ?? []).filter { !newFileSet.contains($0.path) }
         earlierCounts = saved?.counts ?? [:]
         ownSent = earlierCounts
-        let ownPrefix = configuration.ownMetricsPrefix ?? "\(configuration.prefix).sidecar"
-        if !ownPrefix.isEmpty && !MetricName.isValidPath(ownPrefix) {
-            throw RealmMetricsError(.usage, "own metrics prefix '\(ownPrefix)' must be dot-separated parts of letters, digits, _ and -")
-        }
         ownEncoder = ownPrefix.isEmpty ? nil : StatsdEncoder(prefix: ownPrefix)
         if var metrics = saved.map({ JournalLives.upgrade($0.metrics, pids: $0.journal?.pids) }) {
             // A new source's history rebuilds the state of its workers: what an older state holds for
@@ -187,20 +175,7 @@ public final class LiveRunner {
 
         if let journalConfiguration = configuration.journal {
             // A saved position of another location or filter is no position in this journal source.
-            let position = newSources.journal ? nil : saved?.journal
-            let source = JournalSource(configuration: journalConfiguration, cursor: position?.cursor, invocations: position?.invocations ?? [:]) { [sidecarLog] priority, message in
-                sidecarLog.say(priority, "realm-metrics: \(message)")
-            }
-            do {
-                try source.open()
-            } catch {
-                throw noJournal("\(error)")
-            }
-            if !source.hasJournalFiles {
-                throw noJournal("no journal files under /run/log/journal or /var/log/journal, or no permission to read them")
-            }
-            _ = source.pollDescriptor()  // sets up change notification
-            journal = source
+            journal = try openJournal(journalConfiguration, position: newSources.journal ? nil : saved?.journal)
         }
         if !configuration.files.isEmpty {
             tailer = makeTailer(saved: keptFilePositions)
@@ -208,6 +183,50 @@ public final class LiveRunner {
         if let lockProblem {
             warn("state-lock", "cannot lock the state directory (\(lockProblem)); running without the lock: a second sidecar on \(configuration.stateDirectory) would not be refused")
         }
+    }
+
+    /// What a start and a reload check before anything else: the prefixes are valid metric names and
+    /// something is followed. Returns the own metrics' prefix (empty: none are sent).
+    static func checkedOwnPrefix(_ configuration: RunConfiguration, code: RealmMetricsError.Code) throws(RealmMetricsError) -> String {
+        guard MetricName.isValidPath(configuration.prefix) else {
+            throw RealmMetricsError(code, "prefix '\(configuration.prefix)' must be dot-separated parts of letters, digits, _ and -")
+        }
+        guard configuration.journal != nil || !configuration.files.isEmpty else {
+            throw RealmMetricsError(code, "nothing to follow: give --unit/--identifier (unit, identifier) for the journal or --file GLOB (file)")
+        }
+        let ownPrefix = configuration.ownMetricsPrefix ?? "\(configuration.prefix).sidecar"
+        if !ownPrefix.isEmpty && !MetricName.isValidPath(ownPrefix) {
+            throw RealmMetricsError(code, "own metrics prefix '\(ownPrefix)' must be dot-separated parts of letters, digits, _ and -")
+        }
+        return ownPrefix
+    }
+
+    /// Opens the journal `configuration` names, positioned after `position` (its head when nil), with
+    /// change notification set up; an error when it cannot be read or has no files.
+    private func openJournal(_ configuration: JournalSource.Configuration, position: SidecarState.JournalPosition?) throws(RealmMetricsError) -> JournalSource {
+        let source = JournalSource(configuration: configuration, cursor: position?.cursor, invocations: position?.invocations ?? [:]) { [sidecarLog] priority, message in
+            sidecarLog.say(priority, "realm-metrics: \(message)")
+        }
+        do { try source.open() } catch { throw noJournal("\(error)") }
+        guard source.hasJournalFiles else {
+            throw noJournal("no journal files under /run/log/journal or /var/log/journal, or no permission to read them")
+        }
+        _ = source.pollDescriptor()  // sets up change notification
+        return source
+    }
+
+    /// The files only `newGlobs` name: followed by a tailer of `globs` (rotated and compressed names
+    /// left out) and not in `known` (the files of the globs before, which are no new source).
+    static func filesOnly(newGlobs: [String], of globs: [String], known: Set<String>) -> [String] {
+        let ofNewGlobs = Set(FileTailer.regularFiles(matching: newGlobs))
+        return FileTailer.followedFiles(matching: globs).filter { ofNewGlobs.contains($0) && !known.contains($0) }
+    }
+
+    /// Logs the sources whose history was just read silently (`items`, `lines` lines), `when` they
+    /// appeared (`since the last run`, `on reload`).
+    private func sayCaughtUp(_ items: [String], lines: Int64, when: String) {
+        let one = items.count == 1
+        say(.notice, "realm-metrics: new \(one ? "source" : "sources") \(when): \(items.joined(separator: ", ")); read \(one ? "its" : "their") history silently (\(lines) lines: gauges rebuilt, nothing counted)")
     }
 
     /// The built-in layouts the chosen pattern sets are compared with.
@@ -368,13 +387,10 @@ public final class LiveRunner {
         if !newSources.newGlobs.isEmpty {
             tailer = makeTailer(saved: keptFilePositions + readHistory(of: newFiles))
             items += describe(newSources.newGlobs, newFiles: newFiles)
-            journalFilterCheck?.afterRead()
         }
         takePipelineWarnings()
         store.markAllFlushed()
-        let read = chain.stats.linesRead - before
-        let one = items.count == 1
-        say(.notice, "realm-metrics: new \(one ? "source" : "sources") since the last run: \(items.joined(separator: ", ")); read \(one ? "its" : "their") history silently (\(read) lines: gauges rebuilt, nothing counted)")
+        sayCaughtUp(items, lines: chain.stats.linesRead - before, when: "since the last run")
         checkpoint()
     }
 
@@ -471,14 +487,13 @@ public final class LiveRunner {
         let samples = store.flush()
         flushes += 1
         var counters: [(String, Int64)] = [], gauges: [(String, Int64)] = []
-        for sample in samples {
-            if sample.kind == .counter { counters.append((encoder.fullName(sample.name), sample.value)) } else { gauges.append((encoder.fullName(sample.name), sample.value)) }
-        }
-        if let ownEncoder {
-            for sample in ownMetricSamples() {
-                if sample.kind == .counter { counters.append((ownEncoder.fullName(sample.name), sample.value)) } else { gauges.append((ownEncoder.fullName(sample.name), sample.value)) }
+        func add(_ samples: [MetricSample], _ encoder: StatsdEncoder) {
+            for sample in samples {
+                if sample.kind == .counter { counters.append((encoder.fullName(sample.name), sample.value)) } else { gauges.append((encoder.fullName(sample.name), sample.value)) }
             }
         }
+        add(samples, encoder)
+        if let ownEncoder { add(ownMetricSamples(), ownEncoder) }
         // Prepared before sending as if the send succeeds (the usual case), so a crash between sending
         // and saving has only the rename to miss; written again when the flush failed or is kept for later.
         var prepared = prepareCheckpoint(unsent: [:], flushFailed: false)
@@ -687,29 +702,14 @@ public final class LiveRunner {
         guard next.stateDirectory == configuration.stateDirectory else {
             throw RealmMetricsError(.config, "the state directory cannot change while running (\(configuration.stateDirectory) → \(next.stateDirectory)); restart the sidecar for that")
         }
-        guard MetricName.isValidPath(next.prefix) else {
-            throw RealmMetricsError(.config, "prefix '\(next.prefix)' must be dot-separated parts of letters, digits, _ and -")
-        }
-        let ownPrefix = next.ownMetricsPrefix ?? "\(next.prefix).sidecar"
-        if !ownPrefix.isEmpty && !MetricName.isValidPath(ownPrefix) {
-            throw RealmMetricsError(.config, "own metrics prefix '\(ownPrefix)' must be dot-separated parts of letters, digits, _ and -")
-        }
-        guard next.journal != nil || !next.files.isEmpty else {
-            throw RealmMetricsError(.config, "nothing to follow: give units or identifiers for the journal, or files")
-        }
+        let ownPrefix = try LiveRunner.checkedOwnPrefix(next, code: .config)
         let sets = try loadPatternSets(next.patterns, provider: provider)
         let nextSources = SourceSet(journal: next.journal, globs: next.files)
         let changes = nextSources.changes(since: sources)
         var nextJournal = journal
         var journalIsNew = false
         if let journalConfiguration = next.journal, changes.journal || journal == nil {
-            let source = JournalSource(configuration: journalConfiguration) { [sidecarLog] priority, message in
-                sidecarLog.say(priority, "realm-metrics: \(message)")
-            }
-            do { try source.open() } catch { throw noJournal("\(error)") }
-            guard source.hasJournalFiles else { throw noJournal("no journal files, or no permission to read them") }
-            _ = source.pollDescriptor()
-            nextJournal = source
+            nextJournal = try openJournal(journalConfiguration, position: nil)
             journalIsNew = true
         } else if next.journal == nil {
             nextJournal = nil
@@ -753,8 +753,7 @@ public final class LiveRunner {
             var positions = tailer?.positions ?? []
             let followedBefore = Set(tailer?.followedPaths ?? []).union(FileTailer.regularFiles(matching: previous.files))
             if !changes.newGlobs.isEmpty {
-                let ofNewGlobs = Set(FileTailer.regularFiles(matching: changes.newGlobs))
-                let newFiles = FileTailer.followedFiles(matching: next.files).filter { ofNewGlobs.contains($0) && !followedBefore.contains($0) }
+                let newFiles = LiveRunner.filesOnly(newGlobs: changes.newGlobs, of: next.files, known: followedBefore)
                 if !newFiles.isEmpty {
                     positions += readHistory(of: newFiles)
                     caughtUp += describe(changes.newGlobs, newFiles: newFiles)
@@ -773,8 +772,7 @@ public final class LiveRunner {
         takePipelineWarnings()
         if !caughtUp.isEmpty {
             store.markAllFlushed()
-            let one = caughtUp.count == 1
-            say(.notice, "realm-metrics: new \(one ? "source" : "sources") on reload: \(caughtUp.joined(separator: ", ")); read \(one ? "its" : "their") history silently (\(chain.stats.linesRead - before) lines: gauges rebuilt, nothing counted)")
+            sayCaughtUp(caughtUp, lines: chain.stats.linesRead - before, when: "on reload")
         }
         reloadRefusal = nil
         say(.info, "realm-metrics: reloaded the configuration (\(sets.map { "\($0.format): \($0.rules.count) rules" }.joined(separator: ", "))); now \(startLine.dropFirst("realm-metrics \(realmMetricsVersion): ".count))")
