@@ -4,27 +4,6 @@ import Glibc
 import Foundation
 import RealmMetricsCore
 
-/// A clear, coded error for the command line.
-public struct RealmMetricsError: Error, CustomStringConvertible, Sendable {
-    public enum Code: String, Sendable {
-        case patternFile = "pattern-file"
-        case input = "input"
-        case usage = "usage"
-        case check = "check"
-        case state = "state"
-        case source = "source"
-        case config = "config"
-        case output = "output"
-    }
-    public let code: Code
-    public let message: String
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-    public var description: String { message }
-}
-
 /// What `replay` should do.
 public struct ReplayConfiguration: Sendable {
     /// Pattern files (built-in names or paths); a line goes to each in turn until one matches it.
@@ -177,15 +156,4 @@ public func loadPatternSets(_ references: [String], provider: PatternFileProvide
         }
     }
     return sets
-}
-
-func errnoText(_ code: Int32) -> String {
-    guard let p = strerror(code) else { return "error \(code)" }
-    return String(decoding: UnsafeBufferPointer(start: UnsafeRawPointer(p).assumingMemoryBound(to: UInt8.self), count: strlen(p)), as: UTF8.self)
-}
-
-func monotonicSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }

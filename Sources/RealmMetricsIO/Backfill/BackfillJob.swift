@@ -316,7 +316,7 @@ final class GraphiteSink: BucketSink {
             var reason = errno
             if reason == EINPROGRESS {
                 var pfd = pollfd(fd: s, events: Int16(POLLOUT), revents: 0)
-                let ready = retryingEINTR { poll(&pfd, 1, Int32(timeoutSeconds * 1000)) }
+                let ready = SystemCall.retrying { poll(&pfd, 1, Int32(timeoutSeconds * 1000)) }
                 if ready == 0 {
                     close(s)
                     throw RealmMetricsError(.output, "graphite: \(target) did not accept the connection within \(formatSeconds(timeoutSeconds)) s (--output-timeout)")
@@ -372,20 +372,6 @@ final class GraphiteSink: BucketSink {
             offset += n
         }
         buffer.removeAll(keepingCapacity: true)
-    }
-}
-
-/// `seconds` without a trailing `.0`.
-func formatSeconds(_ seconds: Double) -> String {
-    seconds == seconds.rounded() ? "\(Int(seconds))" : "\(seconds)"
-}
-
-/// Calls `body` again while it fails with EINTR.
-@inline(__always)
-func retryingEINTR(_ body: () -> Int32) -> Int32 {
-    while true {
-        let rc = body()
-        if rc >= 0 || errno != EINTR { return rc }
     }
 }
 

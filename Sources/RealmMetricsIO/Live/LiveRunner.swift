@@ -785,12 +785,3 @@ public final class LiveRunner {
         reloadRefusal = (reason, wallClockMillis())
     }
 }
-
-/// Milliseconds since the epoch, for the command line.
-public func wallClockMillisForCLI() -> Int64 { wallClockMillis() }
-
-func wallClockMillis() -> Int64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_REALTIME, &ts)
-    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-}
