@@ -104,3 +104,15 @@ public enum ConfigCheck {
         return report
     }
 }
+
+/// Reads and parses a `run` configuration file.
+public func loadConfigFile(_ path: String) throws(RealmMetricsError) -> ConfigFile {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw RealmMetricsError(.usage, "\(path): cannot read the configuration file: \(errnoText(errno))")
+    }
+    do {
+        return try ConfigFile.parse(String(decoding: data, as: UTF8.self), path: path)
+    } catch {
+        throw RealmMetricsError(.config, error.description)
+    }
+}

@@ -110,17 +110,18 @@ public struct FilePatternProvider: PatternFileProvider {
         defer { free(resolved) }
         return String(cString: resolved)
     }
-
-    /// Loads a pattern set by reference.
-    public func load(_ reference: String) throws(PatternFileError) -> PatternSet {
-        try PatternLoader(provider: self).load(reference)
-    }
 }
 
-/// The host name, from `gethostname`.
-public func currentHostname() -> String {
-    var buffer = [CChar](repeating: 0, count: 256)
-    guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown" }
-    let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
-    return String(decoding: bytes, as: UTF8.self)
+/// Loads every pattern set named, turning a broken file into a `pattern-file` error.
+public func loadPatternSets(_ references: [String], provider: PatternFileProvider = FilePatternProvider()) throws(RealmMetricsError) -> [PatternSet] {
+    guard !references.isEmpty else { throw RealmMetricsError(.usage, "no pattern file given") }
+    var sets: [PatternSet] = []
+    for reference in references {
+        do {
+            sets.append(try PatternLoader(provider: provider).load(reference))
+        } catch {
+            throw RealmMetricsError(.patternFile, error.description)
+        }
+    }
+    return sets
 }

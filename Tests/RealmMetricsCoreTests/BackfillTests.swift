@@ -6,16 +6,21 @@ struct BackfillTests {
     /// Feeds (time ms, line) pairs as a backfill does: the clock moves before each line is processed.
     func buckets(_ lines: [(Int64, String)], since: Int64? = nil, until: Int64? = nil) throws -> [Bucket] {
         let p = LinePipeline(patterns: try patternSet(["main.yaml": sessionPatterns]))
-        let clock = BucketClock(store: p.store, seconds: 10, sinceMillis: since, untilMillis: until)
+        var clock = BucketClock(seconds: 10, sinceMillis: since, untilMillis: until)
+        var tracker = DeltaTracker()
         var out: [Bucket] = []
         let w = p.store.workerID("w")
         for (t, line) in lines {
-            let (position, closed) = clock.advance(toMillis: t)
-            if let closed { out.append(closed) }
+            let (position, transition) = clock.advance(toMillis: t)
+            switch transition {
+            case .entered: tracker.baseline(p.store.totals())
+            case let .closed(time): out.append(Bucket(time: time, samples: tracker.deltas(p.store.totals())))
+            case nil: break
+            }
             if position == .after { break }
             Array(line.utf8).withUnsafeBufferPointer { _ = p.process($0.baseAddress!, $0.count, worker: w) }
         }
-        if let last = clock.finish() { out.append(last) }
+        if let last = clock.finish() { out.append(Bucket(time: last, samples: tracker.deltas(p.store.totals()))) }
         return out
     }
 

@@ -8,7 +8,8 @@ struct MetricNameTests {
         let p = LinePipeline(patterns: try patternSet(["main.yaml": sessionPatterns]))
         feed(p, ["version 1|c\nx:9|c", "version a.b@c#d:e"])
         let encoder = StatsdEncoder(prefix: "realm.h")
-        let lines = p.store.flush().filter { $0.kind == .counter }.map(encoder.line)
+        var tracker = DeltaTracker()
+        let lines = tracker.deltas(p.store.totals()).filter { $0.kind == .counter }.map(encoder.line)
         #expect(lines == ["realm.h.version.1_c_x_9_c.used:1|c", "realm.h.version.a_b_c_d_e.used:1|c"])
         for line in lines {
             #expect(line.split(separator: ":").count == 2)

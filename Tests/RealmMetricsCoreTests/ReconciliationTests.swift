@@ -85,21 +85,29 @@ struct ReconciliationTests {
         #expect(p.stats.badNumbers == 6)  // two actions per bad line
     }
 
-    @Test("flush sends counter deltas and absolute gauges")
+    @Test("a sink's delta tracker gives counter deltas and absolute gauges; two trackers do not disturb each other")
     func flushDeltas() throws {
         let p = try pipeline()
+        var tracker = DeltaTracker()
+        var other = DeltaTracker()
         feed(p, ["C1 open", "C2 open"])
-        let first = p.store.flush()
+        let first = tracker.deltas(p.store.totals())
         #expect(first.contains(MetricSample(name: "connection.started", kind: .counter, value: 2)))
         #expect(first.contains(MetricSample(name: "connection.online", kind: .gauge, value: 2)))
         feed(p, ["C3 open", "C1 close"])
-        let second = p.store.flush()
+        let second = tracker.deltas(p.store.totals())
         #expect(second.contains(MetricSample(name: "connection.started", kind: .counter, value: 1)))
         #expect(second.contains(MetricSample(name: "connection.terminated", kind: .counter, value: 1)))
         #expect(second.contains(MetricSample(name: "connection.online", kind: .gauge, value: 2)))
-        let third = p.store.flush()
+        let third = tracker.deltas(p.store.totals())
         #expect(!third.contains { $0.kind == .counter })
         #expect(third.contains(MetricSample(name: "connection.online", kind: .gauge, value: 2)))
+        // A second sink that took nothing yet gets the totals; one baselined gets nothing.
+        #expect(other.deltas(p.store.totals()).contains(MetricSample(name: "connection.started", kind: .counter, value: 3)))
+        var late = DeltaTracker()
+        late.baseline(p.store.totals())
+        #expect(!late.deltas(p.store.totals()).contains { $0.kind == .counter })
+        #expect(late.deltas(p.store.totals(), includeZero: true).contains(MetricSample(name: "connection.started", kind: .counter, value: 0)))
     }
 }
 

@@ -11,7 +11,7 @@ struct HostileInputTests {
     /// The golden sample with garbage between its lines must give exactly the golden totals.
     @Test("invalid UTF-8, NUL bytes, \\r, binary garbage and a 10 MB line change nothing that was read")
     func garbageBetweenLines() throws {
-        let set = try FilePatternProvider(builtInDirectories: [Self.patternsDir.path]).load("realm-sync-worker")
+        let set = try PatternLoader(provider: FilePatternProvider(builtInDirectories: [Self.patternsDir.path])).load("realm-sync-worker")
         let pipeline = PipelineChain(patternSets: [set])
         let worker = pipeline.store.workerID("w")
         let reader = LineReader(maxLineBytes: 65536, chunkBytes: 1 << 16)
@@ -61,7 +61,7 @@ struct HostileInputTests {
 
     @Test("a cardinality flood (1,000,000 distinct versions) keeps at most the cap of names")
     func cardinalityFlood() throws {
-        let set = try FilePatternProvider(builtInDirectories: [Self.patternsDir.path]).load("realm-sync-worker")
+        let set = try PatternLoader(provider: FilePatternProvider(builtInDirectories: [Self.patternsDir.path])).load("realm-sync-worker")
         let pipeline = PipelineChain(patternSets: [set])
         let worker = pipeline.store.workerID("w")
         for v in 0..<1_000_000 {

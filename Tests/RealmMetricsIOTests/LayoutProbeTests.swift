@@ -10,7 +10,7 @@ struct LayoutProbeTests {
         .deletingLastPathComponent().appendingPathComponent("patterns")
 
     func set(_ name: String) throws -> PatternSet {
-        try FilePatternProvider(builtInDirectories: [Self.patternsDir.path]).load(name)
+        try PatternLoader(provider: FilePatternProvider(builtInDirectories: [Self.patternsDir.path])).load(name)
     }
 
     func sample(_ format: String) throws -> [String] {

@@ -26,11 +26,12 @@ struct StateFileTests {
         for line in ["open a", "open b", "bytes 40"] {
             Array(line.utf8).withUnsafeBufferPointer { _ = pipeline.process($0.baseAddress!, $0.count, worker: w) }
         }
-        _ = pipeline.store.flush()
+        var sent = DeltaTracker()
+        _ = sent.deltas(pipeline.store.totals())
         Array("open c".utf8).withUnsafeBufferPointer { _ = pipeline.process($0.baseAddress!, $0.count, worker: w) }
         return SidecarState(savedAtMillis: 1, journal: .init(cursor: "s=1;t=abc", invocations: ["unit:a": "0123456789abcdef0123456789abcdef"]),
                             files: [FilePosition(path: "/x", device: 1, inode: 2, fingerprint: "61", offset: 9)],
-                            metrics: pipeline.store.snapshot(), counts: ["lines_read": 4], following: "f", lastError: nil)
+                            metrics: pipeline.store.snapshot(sent: sent.sent), counts: ["lines_read": 4], following: "f", lastError: nil)
     }
 
     @Test("save then load gives the same state, and a restored store continues exactly")
@@ -43,11 +44,12 @@ struct StateFileTests {
         #expect(loaded == state)
         let store = MetricStore()
         store.restore(loaded.metrics)
-        #expect(store.snapshot() == state.metrics)
+        #expect(store.snapshot(sent: loaded.metrics.sent) == state.metrics)
         #expect(store.gaugeValue(store.gaugeID("online")) == 3)
         #expect(store.gaugeValue(store.gaugeID("total")) == 40)
         // Only what came after the last flush is still to be sent.
-        let pending = store.flush().filter { $0.kind == .counter }
+        var tracker = DeltaTracker(sent: loaded.metrics.sent)
+        let pending = tracker.deltas(store.totals()).filter { $0.kind == .counter }
         #expect(pending == [MetricSample(name: "opened", kind: .counter, value: 1), MetricSample(name: "v.c.x", kind: .counter, value: 1)])
         #expect(!FileManager.default.fileExists(atPath: file.path + ".tmp"))
     }

@@ -1,10 +1,11 @@
-/// Everything a ``MetricStore`` knows, in a form a state file can hold: counter totals and what was
-/// already flushed, gauge names, each worker's open sets and running totals, and the values admitted
+/// Everything a ``MetricStore`` knows, in a form a state file can hold: counter totals (with what the
+/// live statsd sink had sent of each, from its ``DeltaTracker``), gauge names, each worker's open sets and running totals, and the values admitted
 /// into name templates. Restoring it continues exactly where the snapshot was taken.
 public struct MetricSnapshot: Codable, Sendable, Equatable {
     public struct Counter: Codable, Sendable, Equatable {
         public var name: String
         public var total: Int64
+        /// What the live statsd sink had sent of this counter (its ``DeltaTracker``); not the store's.
         public var flushed: Int64
     }
     public struct Worker: Codable, Sendable, Equatable {
@@ -26,10 +27,13 @@ public struct MetricSnapshot: Codable, Sendable, Equatable {
 }
 
 extension MetricStore {
-    /// A copy of the whole state.
-    public func snapshot() -> MetricSnapshot {
-        let counters = counterNames.indices.map {
-            MetricSnapshot.Counter(name: counterNames[$0], total: counterTotals[$0], flushed: flushedTotal($0))
+    /// A copy of the whole state, with `sent` (a sink's ``DeltaTracker/sent``) as what was sent of each
+    /// counter (a counter it does not name: nothing yet); without `sent`, every counter as sent up to
+    /// its total.
+    public func snapshot(sent: [String: Int64]? = nil) -> MetricSnapshot {
+        let counters = counterNames.indices.map { id in
+            let name = counterNames[id]
+            return MetricSnapshot.Counter(name: name, total: counterTotals[id], flushed: sent.map { $0[name] ?? 0 } ?? counterTotals[id])
         }
         let workers = workers.indices.map { w in
             let state = self.workers[w]
@@ -48,7 +52,6 @@ extension MetricStore {
         for c in snapshot.counters {
             let id = counterID(c.name)
             addCounter(id, c.total - counterTotals[id])
-            setFlushed(id, c.flushed)
         }
         for g in snapshot.gauges { _ = gaugeID(g) }
         for w in snapshot.workers {
@@ -61,5 +64,12 @@ extension MetricStore {
             setLives(w.lives, logLevel: w.logLevel.flatMap { LogLevel(word: $0) }, ended: w.ended ?? false, worker: id)
         }
         restoreTemplates(snapshot.templates)
+    }
+}
+
+extension MetricSnapshot {
+    /// What the sink whose tracker was saved with the snapshot had sent of each counter.
+    public var sent: [String: Int64] {
+        Dictionary(counters.map { ($0.name, $0.flushed) }, uniquingKeysWith: { _, last in last })
     }
 }

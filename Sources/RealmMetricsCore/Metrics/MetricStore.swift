@@ -40,8 +40,9 @@ public struct WorkerState: Sendable, Equatable {
     }
 }
 
-/// All metric state: counter totals (and what was already flushed, for deltas), gauges reconciled from
-/// each worker's open sets and running totals, and the distinct values admitted into name templates.
+/// All metric state: counter totals, gauges reconciled from each worker's open sets and running totals,
+/// and the distinct values admitted into name templates. What an exporter already sent is not here:
+/// each sink owns a ``DeltaTracker``.
 ///
 /// Host gauges are the sum over workers. A gauge never goes below zero: closes of keys that are not open
 /// are ignored (and counted as orphans by the pipeline). Owned by one thread.
@@ -49,7 +50,6 @@ public final class MetricStore {
     public private(set) var counterNames: [String] = []
     private var counterIndex: [String: Int] = [:]
     public private(set) var counterTotals: [Int64] = []
-    private var counterFlushed: [Int64] = []
 
     public private(set) var gaugeNames: [String] = []
     private var gaugeIndex: [String: Int] = [:]
@@ -68,7 +68,6 @@ public final class MetricStore {
         if let id = counterIndex[name] { return id }
         counterNames.append(name)
         counterTotals.append(0)
-        counterFlushed.append(0)
         counterIndex[name] = counterNames.count - 1
         return counterNames.count - 1
     }
@@ -181,30 +180,6 @@ public final class MetricStore {
         }
         return max(0, sum)
     }
-
-    /// Counters with a non-zero delta since the last flush, then every gauge with its absolute value;
-    /// each group sorted by name. Marks the counters flushed.
-    public func flush() -> [MetricSample] {
-        var out: [MetricSample] = []
-        for id in counterNames.indices.sorted(by: { counterNames[$0] < counterNames[$1] }) {
-            let delta = counterTotals[id] &- counterFlushed[id]
-            if delta != 0 { out.append(MetricSample(name: counterNames[id], kind: .counter, value: delta)) }
-            counterFlushed[id] = counterTotals[id]
-        }
-        for id in gaugeNames.indices.sorted(by: { gaugeNames[$0] < gaugeNames[$1] }) {
-            out.append(MetricSample(name: gaugeNames[id], kind: .gauge, value: gaugeValue(id)))
-        }
-        return out
-    }
-
-    /// Treats everything counted so far as already sent: the next flush reports only what follows
-    /// (after rebuilding state from history that was reported before, or must not be reported).
-    public func markAllFlushed() {
-        counterFlushed = counterTotals
-    }
-
-    func flushedTotal(_ id: Int) -> Int64 { counterFlushed[id] }
-    func setFlushed(_ id: Int, _ value: Int64) { counterFlushed[id] = value }
 
     func setLives(_ lives: Int, logLevel: LogLevel?, ended: Bool, worker: Int) {
         workers[worker].lives = lives

@@ -58,16 +58,16 @@ public final class LiveRunner {
     /// Held for the runner's life: one sidecar per state directory (nil when it could not be taken for
     /// another reason than a second sidecar; that is warned about).
     let stateLock: StateLock?
-    let store = MetricStore()
-    var chain: PipelineChain
+    /// Source lines → engine → store, with the statsd sink (``statsd``) as its one sink.
+    let driver: Driver
+    var store: MetricStore { driver.store }
+    var chain: PipelineChain { driver.engine }
     /// Compares the first lines of each worker with the built-in layouts (see ``LayoutProbe``); nil
     /// when there is nothing to compare with.
     var layoutProbe: LayoutProbe?
-    /// Line counts of pipelines replaced by a reload.
-    var retiredStats = PipelineStats()
-    /// Counts of journal followers and file tailers replaced by a reload.
-    var retiredSourceCounts: [String: Int64] = [:]
-    var journal: JournalSource?
+    /// The journal as a line source (its lives, its lines), when one is followed.
+    var journalLines: JournalLines?
+    var journal: JournalSource? { journalLines?.journal }
     /// Warns when the journal filter matches no entry. A host runs one of the default units, not both:
     /// only the filter as a whole is checked for them.
     lazy var journalFilterCheck: JournalFilterCheck? = journal.map(makeFilterCheck)
@@ -77,13 +77,12 @@ public final class LiveRunner {
                            warn: { [unowned self] in warn($0, $1) }, clear: { [unowned self] in clearWarning($0, $1) })
     }
     var tailer: FileTailer?
-    /// The statsd receiver, and the counts it has not taken yet.
-    var delivery: StatsdDelivery
-    var sink: StatsdSink { delivery.sink }
-    /// The send failure going on: its kind, since when, how many flushes, when it was last logged.
-    var sendFault: (kind: String, since: Int64, flushes: Int, lastLogged: Double)?
-    var encoder: StatsdEncoder
-    var truncatedJournalLines: Int64 = 0
+    /// The statsd receiver: what it was sent, the counts it has not taken yet, its faults.
+    let statsd: LiveStatsdSink
+    var delivery: StatsdDelivery { statsd.delivery }
+    var sink: StatsdSink { statsd.sink }
+    /// The sidecar's own metrics.
+    let own: OwnMetrics
     var lastStateError: String?
     /// State files that could not be written (each failure, repeats included).
     var stateErrors: Int64 = 0
@@ -103,15 +102,8 @@ public final class LiveRunner {
     let newFiles: [String]
     /// The saved file positions still in use (those of `newFiles` dropped).
     let keptFilePositions: [FilePosition]
-    /// Lines cut while reading new files' history (with a tailer of its own).
-    var truncatedHistoryLines: Int64 = 0
-    /// The own counts of earlier runs (from the state file): counts are kept across restarts.
-    let earlierCounts: [String: Int64]
-    /// Own counts as last sent (deltas are sent).
-    var ownSent: [String: Int64]
-    var ownEncoder: StatsdEncoder?
     /// Warnings still current, by key (shown by `status` through the state file).
-    var activeWarnings: [String: String] = [:]
+    var activeWarnings: [String: String] { sidecarLog.activeWarnings }
     /// Monotonic time of the last state file written.
     var lastCheckpoint = monotonicSeconds()
 
@@ -123,10 +115,9 @@ public final class LiveRunner {
         let sidecarLog = SidecarLog(writer: log)
         self.sidecarLog = sidecarLog
         let sets = try loadPatternSets(configuration.patterns, provider: provider)
-        chain = PipelineChain(patternSets: sets, store: store)
+        driver = Driver(engine: PipelineChain(patternSets: sets), sinks: [])
         layoutProbe = LiveRunner.layoutProbe(for: sets, provider: provider)
         stateFile = StateFile(directory: configuration.stateDirectory)
-        encoder = StatsdEncoder(prefix: configuration.prefix)
         let sink = StatsdSink(host: configuration.statsdHost, port: configuration.statsdPort)
 
         var lockProblem: String? = nil
@@ -145,10 +136,17 @@ public final class LiveRunner {
             saved = try stateFile.load()
         } catch {
             let aside = stateFile.moveAside(now: wallClockMillis())
-            sidecarLog.say(.warning, "realm-metrics: state file \(error); kept aside as \(aside ?? "(could not rename it)"); starting as on a first start")
+            sidecarLog.say(.warning, "state file \(error); kept aside as \(aside ?? "(could not rename it)"); starting as on a first start")
         }
         firstStart = saved == nil
-        delivery = StatsdDelivery(sink: sink, maxPacketBytes: configuration.maxPacketBytes, unsent: saved?.unsentCounters ?? [:])
+        // What the receiver was sent of each counter is saved with the counters; the own counters'
+        // totals were all sent (states are saved right after a flush).
+        own = OwnMetrics(carried: saved?.counts ?? [:])
+        statsd = LiveStatsdSink(delivery: StatsdDelivery(sink: sink, maxPacketBytes: configuration.maxPacketBytes, unsent: saved?.unsentCounters ?? [:]),
+                                prefix: configuration.prefix, ownPrefix: ownPrefix, own: own,
+                                sent: DeltaTracker(sent: saved?.metrics.sent ?? [:]), ownSent: DeltaTracker(sent: saved?.counts ?? [:]),
+                                faultReminderSeconds: configuration.faultReminderSeconds, log: sidecarLog)
+        driver.sinks = [statsd]
         let currentSources = SourceSet(journal: configuration.journal, globs: configuration.files)
         let changes = saved.map { currentSources.changes(since: $0.sources) } ?? SourceSet.Changes()
         var filesOfNewGlobs: [String] = []
@@ -161,9 +159,6 @@ public final class LiveRunner {
         newFiles = filesOfNewGlobs
         let newFileSet = Set(filesOfNewGlobs)
         keptFilePositions = (saved?.files ?? []).filter { !newFileSet.contains($0.path) }
-        earlierCounts = saved?.counts ?? [:]
-        ownSent = earlierCounts
-        ownEncoder = ownPrefix.isEmpty ? nil : StatsdEncoder(prefix: ownPrefix)
         if var metrics = saved.map({ JournalLives.upgrade($0.metrics, pids: $0.journal?.pids) }) {
             // A new source's history rebuilds the state of its workers: what an older state holds for
             // them (a journal read with another filter, a file followed in some earlier run) is dropped.
@@ -175,10 +170,14 @@ public final class LiveRunner {
 
         if let journalConfiguration = configuration.journal {
             // A saved position of another location or filter is no position in this journal source.
-            journal = try openJournal(journalConfiguration, position: newSources.journal ? nil : saved?.journal)
+            journalLines = try openJournal(journalConfiguration, position: newSources.journal ? nil : saved?.journal, maxLineBytes: configuration.maxLineBytes)
         }
         if !configuration.files.isEmpty {
             tailer = makeTailer(saved: keptFilePositions)
+        }
+        registerOwnMetrics()
+        driver.observer = { [unowned self] start, length, worker, outcome in
+            if let probe = layoutProbe, let finding = probe.observe(start, length, worker: worker, outcome: outcome) { layoutFound(finding) }
         }
         if let lockProblem {
             warn("state-lock", "cannot lock the state directory (\(lockProblem)); running without the lock: a second sidecar on \(configuration.stateDirectory) would not be refused")
@@ -188,31 +187,27 @@ public final class LiveRunner {
     /// What a start and a reload check before anything else: the prefixes are valid metric names and
     /// something is followed. Returns the own metrics' prefix (empty: none are sent).
     static func checkedOwnPrefix(_ configuration: RunConfiguration, code: RealmMetricsError.Code) throws(RealmMetricsError) -> String {
-        guard MetricName.isValidPath(configuration.prefix) else {
-            throw RealmMetricsError(code, "prefix '\(configuration.prefix)' must be dot-separated parts of letters, digits, _ and -")
-        }
+        try checkPrefix(configuration.prefix, code: code)
         guard configuration.journal != nil || !configuration.files.isEmpty else {
             throw RealmMetricsError(code, "nothing to follow: give --unit/--identifier (unit, identifier) for the journal or --file GLOB (file)")
         }
         let ownPrefix = configuration.ownMetricsPrefix ?? "\(configuration.prefix).sidecar"
-        if !ownPrefix.isEmpty && !MetricName.isValidPath(ownPrefix) {
-            throw RealmMetricsError(code, "own metrics prefix '\(ownPrefix)' must be dot-separated parts of letters, digits, _ and -")
-        }
+        if !ownPrefix.isEmpty { try checkPrefix(ownPrefix, "own metrics prefix", code: code) }
         return ownPrefix
     }
 
     /// Opens the journal `configuration` names, positioned after `position` (its head when nil), with
     /// change notification set up; an error when it cannot be read or has no files.
-    private func openJournal(_ configuration: JournalSource.Configuration, position: SidecarState.JournalPosition?) throws(RealmMetricsError) -> JournalSource {
+    private func openJournal(_ configuration: JournalSource.Configuration, position: SidecarState.JournalPosition?, maxLineBytes: Int) throws(RealmMetricsError) -> JournalLines {
         let source = JournalSource(configuration: configuration, cursor: position?.cursor, invocations: position?.invocations ?? [:]) { [sidecarLog] priority, message in
-            sidecarLog.say(priority, "realm-metrics: \(message)")
+            sidecarLog.say(priority, message)
         }
         do { try source.open() } catch { throw noJournal("\(error)") }
         guard source.hasJournalFiles else {
             throw noJournal("no journal files under /run/log/journal or /var/log/journal, or no permission to read them")
         }
         _ = source.pollDescriptor()  // sets up change notification
-        return source
+        return JournalLines(journal: source, maxLineBytes: maxLineBytes, timed: false, sweepEachBatch: false)
     }
 
     /// The files only `newGlobs` name: followed by a tailer of `globs` (rotated and compressed names
@@ -226,7 +221,7 @@ public final class LiveRunner {
     /// appeared (`since the last run`, `on reload`).
     private func sayCaughtUp(_ items: [String], lines: Int64, when: String) {
         let one = items.count == 1
-        say(.notice, "realm-metrics: new \(one ? "source" : "sources") \(when): \(items.joined(separator: ", ")); read \(one ? "its" : "their") history silently (\(lines) lines: gauges rebuilt, nothing counted)")
+        say(.notice, "new \(one ? "source" : "sources") \(when): \(items.joined(separator: ", ")); read \(one ? "its" : "their") history silently (\(lines) lines: gauges rebuilt, nothing counted)")
     }
 
     /// The built-in layouts the chosen pattern sets are compared with.
@@ -248,7 +243,7 @@ public final class LiveRunner {
     private func makeTailer(saved: [FilePosition], globs: [String]? = nil) -> FileTailer {
         FileTailer(globs: globs ?? configuration.files, maxLineBytes: configuration.maxLineBytes, rotateWait: configuration.rotateWait,
                    saved: saved) { [sidecarLog] priority, message in
-            sidecarLog.say(priority, "realm-metrics: \(message)")
+            sidecarLog.say(priority, message)
         }
     }
 
@@ -301,12 +296,12 @@ public final class LiveRunner {
         for s in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&unblock, s) }
         sigprocmask(SIG_UNBLOCK, &unblock, nil)
 
-        say(.info, startLine)
+        sidecarLog.say(.info, startLine, prefixed: false)
         if firstStart {
             catchUp()
         } else {
             catchUpNewSources()
-            tailer?.drainRotatedWhileStopped(handleFileLine)
+            tailer?.drainRotatedWhileStopped(fileLine)
         }
         // systemd (Type=notify, WatchdogSec=): ready once the history is read, then keep-alives
         // from this loop, so that a sidecar hung anywhere in it is restarted.
@@ -351,11 +346,11 @@ public final class LiveRunner {
         close(pipeFDs[1])
         signalPipeWrite = -1
         if let lastStateError {
-            say(.error, "realm-metrics: stopped after a final flush, but the state could not be saved: \(lastStateError); the next start resumes from the last state saved")
+            say(.error, "stopped after a final flush, but the state could not be saved: \(lastStateError); the next start resumes from the last state saved")
             return false
         }
         let kept = delivery.keptForState
-        say(.info, "realm-metrics: stopped after a final flush; state saved in \(stateFile.path)" + (kept.isEmpty ? "" : "; \(kept.count) counter deltas statsd did not take are kept in it and sent at the next start"))
+        say(.info, "stopped after a final flush; state saved in \(stateFile.path)" + (kept.isEmpty ? "" : "; \(kept.count) counter deltas statsd did not take are kept in it and sent at the next start"))
         return true
     }
 
@@ -364,9 +359,9 @@ public final class LiveRunner {
     func catchUp() {
         let before = chain.stats.linesRead
         readSources(limit: Int.max)
-        store.markAllFlushed()
+        driver.baseline()
         let read = chain.stats.linesRead - before
-        say(.info, "realm-metrics: no saved state: rebuilt the gauges from \(read) lines of history; reporting from now on")
+        say(.info, "no saved state: rebuilt the gauges from \(read) lines of history; reporting from now on")
         checkpoint()
     }
 
@@ -389,7 +384,7 @@ public final class LiveRunner {
             items += describe(newSources.newGlobs, newFiles: newFiles)
         }
         takePipelineWarnings()
-        store.markAllFlushed()
+        driver.baseline()
         sayCaughtUp(items, lines: chain.stats.linesRead - before, when: "since the last run")
         checkpoint()
     }
@@ -398,8 +393,8 @@ public final class LiveRunner {
     /// it stopped, for the tailer of every glob to start from.
     private func readHistory(of files: [String]) -> [FilePosition] {
         let history = makeTailer(saved: [], globs: files.map(FileTailer.literalGlob))
-        history.poll(handleFileLine)
-        truncatedHistoryLines += history.truncatedLines
+        _ = try? history.pump(driver, limit: .max)
+        own.carry("lines_truncated", history.truncatedLines)
         return history.positions
     }
 
@@ -416,7 +411,7 @@ public final class LiveRunner {
     func readSources(limit: Int = 100_000) {
         drainJournal(limit: limit)
         if let tailer {
-            tailer.poll(handleFileLine)
+            _ = try? tailer.pump(driver, limit: .max)
             noteEmptyGlobs(tailer)
         }
         takePipelineWarnings()
@@ -424,20 +419,16 @@ public final class LiveRunner {
 
     /// Hands on up to `limit` new journal entries.
     private func drainJournal(limit: Int) {
-        guard let journal else { return }
-        journal.acknowledgeWakeup()
-        var total = 0
-        while total < limit {
-            let n = journal.drain(limit: min(10_000, limit - total), handleJournalEntry)
-            total += n
-            if n == 0 { break }
-        }
+        guard let journalLines else { return }
+        journalLines.journal.acknowledgeWakeup()
+        // Untimed: nothing to place in time, so nothing can fail.
+        _ = try? journalLines.pump(driver, limit: limit)
         journalFilterCheck?.afterRead()
     }
 
     private func takePipelineWarnings() {
         for warning in chain.takeWarnings() {
-            say(.warning, "realm-metrics: warning: \(warning)")
+            say(.warning, "warning: \(warning)")
         }
     }
 
@@ -453,28 +444,9 @@ public final class LiveRunner {
         }
     }
 
-    private var lastWorker: (key: String, id: Int) = ("", -1)
-
-    @inline(__always)
-    private func workerID(_ key: String) -> Int {
-        store.workerID(key, remembering: &lastWorker)
-    }
-
-    /// One journal entry: its lines go to the life of its process (``JournalLives``); a new invocation of
-    /// its unit first ends every life of the earlier one.
-    private func handleJournalEntry(_ entry: JournalSource.Entry) {
-        if entry.newInvocation && !JournalLives.endLives(of: entry.source, in: store).isEmpty { lastWorker = ("", -1) }
-        let worker = workerID(entry.worker)
-        truncatedJournalLines += entry.forEachLine(maxLineBytes: configuration.maxLineBytes) { start, length in
-            let outcome = chain.process(start, length, worker: worker)
-            if let probe = layoutProbe, let finding = probe.observe(start, length, worker: worker, outcome: outcome) { layoutFound(finding) }
-        }
-    }
-
-    private func handleFileLine(_ start: UnsafePointer<UInt8>, _ length: Int, _ worker: String) {
-        let id = workerID(worker)
-        let outcome = chain.process(start, length, worker: id)
-        if let probe = layoutProbe, let finding = probe.observe(start, length, worker: id, outcome: outcome) { layoutFound(finding) }
+    /// A line of a file (key `file:<path>`), for the tailer's reads outside ``FileTailer/pump(_:limit:)``.
+    private func fileLine(_ start: UnsafePointer<UInt8>, _ length: Int, _ key: String) {
+        driver.process(start, length, worker: driver.worker(key))
     }
 
     /// Sends the interval's counter deltas and every gauge, and checkpoints: the state is written to a
@@ -484,72 +456,43 @@ public final class LiveRunner {
     func flush() {
         endJournalLives()
         journalFilterCheck?.recheckValues()
-        let samples = store.flush()
         flushes += 1
-        var counters: [(String, Int64)] = [], gauges: [(String, Int64)] = []
-        func add(_ samples: [MetricSample], _ encoder: StatsdEncoder) {
-            for sample in samples {
-                if sample.kind == .counter { counters.append((encoder.fullName(sample.name), sample.value)) } else { gauges.append((encoder.fullName(sample.name), sample.value)) }
-            }
-        }
-        add(samples, encoder)
-        if let ownEncoder { add(ownMetricSamples(), ownEncoder) }
+        let batch = statsd.batch(of: store.totals())
         // Prepared before sending as if the send succeeds (the usual case), so a crash between sending
         // and saving has only the rename to miss; written again when the flush failed or is kept for later.
         var prepared = prepareCheckpoint(unsent: [:], flushFailed: false)
-        let outcome = delivery.deliver(counters: counters, gauges: gauges)
+        statsd.deliver(batch)
         let kept = delivery.keptForState
         if !kept.isEmpty || delivery.failing { prepared = prepareCheckpoint(unsent: kept, flushFailed: delivery.failing) }
         if let prepared { commit(prepared) }
-        noteDelivery(outcome)
-    }
-
-    /// Logs a send failure once per kind, a reminder at most every `faultReminderSeconds` while it
-    /// lasts, and the recovery.
-    private func noteDelivery(_ outcome: StatsdDelivery.Outcome) {
-        let target = NetworkAddress(host: configuration.statsdHost, port: configuration.statsdPort)
-        let now = monotonicSeconds()
-        if let failure = outcome.failure, let kind = outcome.kind {
-            if var fault = sendFault, fault.kind == kind {
-                fault.flushes += 1
-                if now - fault.lastLogged >= configuration.faultReminderSeconds {
-                    say(.warning, "realm-metrics: statsd: still cannot deliver to \(target) since \(formatUTC(fault.since)) (\(fault.flushes) flushes): \(failure); \(outcome.keptNames) counter deltas kept")
-                    fault.lastLogged = now
-                }
-                sendFault = fault
-            } else {
-                say(.warning, "realm-metrics: statsd: cannot deliver to \(target): \(failure); counter deltas are kept (\(outcome.keptNames) names now) and sent when it answers")
-                sendFault = (kind, wallClockMillis(), 1, now)
-            }
-        } else if let fault = sendFault {
-            say(.notice, "realm-metrics: statsd: delivering to \(target) again after \(fault.flushes) failed flushes since \(formatUTC(fault.since)); the counts kept meanwhile were sent")
-            sendFault = nil
-        }
     }
 
     /// Removes the journal lives that ended or hold nothing; on the local journal, also those whose process
     /// no longer exists (in journal files of another machine a process check means nothing).
     func endJournalLives() {
-        guard let journal else { return }
-        var check: ((Int) -> Bool)? = nil
-        if journal.configuration.location == .local { check = { JournalLives.processExists($0) } }
-        guard !JournalLives.sweep(store, processExists: check).isEmpty else { return }
-        lastWorker = ("", -1)
-        journal.keepInvocations(of: JournalLives.sources(in: store))
+        guard let journalLines else { return }
+        journalLines.endLives(driver, processExists: journalLines.journal.configuration.location == .local ? { JournalLives.processExists($0) } : nil)
     }
 
-    /// The sidecar's own metrics: its counts as counter deltas, and the checkpoint age as a gauge.
-    func ownMetricSamples() -> [MetricSample] {
-        var samples: [MetricSample] = []
-        let now = counts()
-        for key in now.keys.sorted() where key != "flushes" {
-            let delta = now[key]! - (ownSent[key] ?? 0)
-            if delta != 0 { samples.append(MetricSample(name: key, kind: .counter, value: delta)) }
+    /// Registers the sidecar's own metrics (see the README for their meaning), each read from the part
+    /// that counts it.
+    private func registerOwnMetrics() {
+        for (name, _) in PipelineStats().fields {
+            own.counter(name, "lines and rule effects of the pattern files") { [unowned self] in chain.stats.fields.first { $0.0 == name }?.1 ?? 0 }
         }
-        ownSent = now
-        samples.append(MetricSample(name: "checkpoint_age_seconds", kind: .gauge, value: Int64(monotonicSeconds() - lastCheckpoint)))
-        samples.append(MetricSample(name: "open_keys", kind: .gauge, value: Int64(store.openKeyCount)))
-        return samples
+        own.counter("lines_truncated", "lines cut to the line limit") { [unowned self] in (journalLines?.truncatedLines ?? 0) + (tailer?.truncatedLines ?? 0) }
+        own.counter("journal_entries", "journal entries read") { [unowned self] in journal?.entriesRead ?? 0 }
+        own.counter("journal_gaps", "journal entries lost to vacuuming or rotation before they were read") { [unowned self] in journal?.gaps ?? 0 }
+        own.counter("journal_errors", "journal read errors") { [unowned self] in journal?.errors ?? 0 }
+        own.counter("file_rotations", "log file rotations followed") { [unowned self] in tailer?.rotations ?? 0 }
+        own.counter("file_truncations", "log files truncated in place") { [unowned self] in tailer?.truncations ?? 0 }
+        own.counter("file_rotation_losses", "rotations that left lines no longer readable") { [unowned self] in tailer?.rotationLosses ?? 0 }
+        own.counter("send_errors", "statsd datagrams not sent or refused") { [unowned self] in sink.sendErrors }
+        own.counter("datagrams_sent", "statsd datagrams sent") { [unowned self] in sink.datagramsSent }
+        own.counter("bytes_sent", "statsd bytes sent") { [unowned self] in sink.bytesSent }
+        own.counter("flushes", "flushes since the first start", sent: false) { [unowned self] in flushes }
+        own.gauge("checkpoint_age_seconds", "seconds since the state file was last written") { [unowned self] in Int64(monotonicSeconds() - lastCheckpoint) }
+        own.gauge("open_keys", "open gauge keys (sessions, connections) over all workers") { [unowned self] in Int64(store.openKeyCount) }
     }
 
     func checkpoint() {
@@ -570,7 +513,7 @@ public final class LiveRunner {
             savedAtMillis: now,
             journal: journal.map { SidecarState.JournalPosition(cursor: $0.cursor, invocations: $0.invocations.isEmpty ? nil : $0.invocations) },
             files: tailer?.positions ?? [],
-            metrics: store.snapshot(),
+            metrics: store.snapshot(sent: statsd.tracker.sent),
             counts: counts(),
             following: startLine,
             sources: sources,
@@ -597,7 +540,7 @@ public final class LiveRunner {
             lastCheckpoint = monotonicSeconds()
             lastErrors.saved()
             if lastStateError != nil {
-                say(.notice, "realm-metrics: the state file is written again")
+                say(.notice, "the state file is written again")
             }
             lastStateError = nil
         } catch {
@@ -607,7 +550,7 @@ public final class LiveRunner {
 
     private func stateFailed(_ error: RealmMetricsError) {
         if lastStateError != error.message {
-            say(.error, "realm-metrics: cannot save state: \(error.message); still running and counting")
+            say(.error, "cannot save state: \(error.message); still running and counting")
         }
         lastStateError = error.message
         stateErrors += 1
@@ -616,58 +559,32 @@ public final class LiveRunner {
     /// One line of the sidecar's log at `priority`.
     func say(_ priority: LogPriority, _ line: String) { sidecarLog.say(priority, line) }
 
-    /// Logs `message` as a warning the first time `key` is raised (and again when its message changes),
-    /// and keeps it for `status` until ``clearWarning(_:_:)``.
-    func warn(_ key: String, _ message: String) {
-        guard activeWarnings[key] != message else { return }
-        activeWarnings[key] = message
-        say(.warning, "realm-metrics: warning: \(message)")
-    }
+    /// Warns once about `key` (see ``SidecarLog/warn(_:_:)``).
+    func warn(_ key: String, _ message: String) { sidecarLog.warn(key, message) }
 
-    /// Ends warning `key`; logs `recovery` when the warning was current.
-    func clearWarning(_ key: String, _ recovery: String? = nil) {
-        guard activeWarnings.removeValue(forKey: key) != nil else { return }
-        if let recovery {
-            say(.notice, "realm-metrics: \(recovery)")
-        }
-    }
+    /// Ends warning `key` (see ``SidecarLog/clearWarning(_:_:)``).
+    func clearWarning(_ key: String, _ recovery: String? = nil) { sidecarLog.clearWarning(key, recovery) }
 
     /// Keeps the counts of a journal follower that a reload replaces.
-    private func retireCounts(of journal: JournalSource?) {
-        guard let journal else { return }
-        retiredSourceCounts["journal_entries", default: 0] += journal.entriesRead
-        retiredSourceCounts["journal_gaps", default: 0] += journal.gaps
-        retiredSourceCounts["journal_errors", default: 0] += journal.errors
+    private func retireCounts(of journalLines: JournalLines?) {
+        guard let journalLines else { return }
+        own.carry("journal_entries", journalLines.journal.entriesRead)
+        own.carry("journal_gaps", journalLines.journal.gaps)
+        own.carry("journal_errors", journalLines.journal.errors)
+        own.carry("lines_truncated", journalLines.truncatedLines)
     }
 
     /// Keeps the counts of a file tailer that a reload replaces.
     private func retireCounts(of tailer: FileTailer?) {
         guard let tailer else { return }
-        retiredSourceCounts["lines_truncated", default: 0] += tailer.truncatedLines
-        retiredSourceCounts["file_rotations", default: 0] += tailer.rotations
-        retiredSourceCounts["file_truncations", default: 0] += tailer.truncations
-        retiredSourceCounts["file_rotation_losses", default: 0] += tailer.rotationLosses
+        own.carry("lines_truncated", tailer.truncatedLines)
+        own.carry("file_rotations", tailer.rotations)
+        own.carry("file_truncations", tailer.truncations)
+        own.carry("file_rotation_losses", tailer.rotationLosses)
     }
 
-    /// The sidecar's own counts.
-    public func counts() -> [String: Int64] {
-        var out: [String: Int64] = [:]
-        for (k, v) in chain.stats.adding(retiredStats).fields { out[k] = v }
-        out["lines_truncated"] = truncatedJournalLines + truncatedHistoryLines + (tailer?.truncatedLines ?? 0)
-        out["journal_entries"] = journal?.entriesRead ?? 0
-        out["journal_gaps"] = journal?.gaps ?? 0
-        out["journal_errors"] = journal?.errors ?? 0
-        out["file_rotations"] = tailer?.rotations ?? 0
-        out["file_truncations"] = tailer?.truncations ?? 0
-        out["file_rotation_losses"] = tailer?.rotationLosses ?? 0
-        out["send_errors"] = sink.sendErrors
-        out["datagrams_sent"] = sink.datagramsSent
-        out["bytes_sent"] = sink.bytesSent
-        out["flushes"] = flushes
-        for (k, v) in retiredSourceCounts { out[k, default: 0] += v }
-        for (k, v) in earlierCounts { out[k, default: 0] += v }
-        return out
-    }
+    /// The sidecar's own counts (``OwnMetrics``): totals since the first start.
+    public func counts() -> [String: Int64] { own.counts() }
 
     /// SIGHUP: the whole configuration anew (``reloadConfiguration``), or only the pattern files when
     /// there is none. Everything that can fail (the configuration, the pattern files, a new journal
@@ -687,7 +604,7 @@ public final class LiveRunner {
     }
 
     private func refuseReload(_ reason: String) {
-        say(.warning, "realm-metrics: reload refused, keeping the configuration in use: \(reason)")
+        say(.warning, "reload refused, keeping the configuration in use: \(reason)")
         noteReloadRefused(reason)
     }
 
@@ -706,10 +623,10 @@ public final class LiveRunner {
         let sets = try loadPatternSets(next.patterns, provider: provider)
         let nextSources = SourceSet(journal: next.journal, globs: next.files)
         let changes = nextSources.changes(since: sources)
-        var nextJournal = journal
+        var nextJournal = journalLines
         var journalIsNew = false
         if let journalConfiguration = next.journal, changes.journal || journal == nil {
-            nextJournal = try openJournal(journalConfiguration, position: nil)
+            nextJournal = try openJournal(journalConfiguration, position: nil, maxLineBytes: next.maxLineBytes)
             journalIsNew = true
         } else if next.journal == nil {
             nextJournal = nil
@@ -719,17 +636,17 @@ public final class LiveRunner {
         flush()
         let previous = configuration
         configuration = next
-        retiredStats = retiredStats.adding(chain.stats)
-        chain = PipelineChain(patternSets: sets, store: store)
+        for (name, value) in chain.stats.fields { own.carry(name, value) }
+        driver.replaceEngine(PipelineChain(patternSets: sets, store: store))
+        journalLines?.maxLineBytes = next.maxLineBytes
         layoutProbe = LiveRunner.layoutProbe(for: sets, provider: provider)
         for key in activeWarnings.keys.sorted() where key.hasPrefix("layout:") { clearWarning(key) }
-        encoder = StatsdEncoder(prefix: next.prefix)
-        ownEncoder = ownPrefix.isEmpty ? nil : StatsdEncoder(prefix: ownPrefix)
+        statsd.rename(prefix: next.prefix, ownPrefix: ownPrefix)
+        statsd.faultReminderSeconds = next.faultReminderSeconds
         if next.statsdHost != previous.statsdHost || next.statsdPort != previous.statsdPort || next.maxPacketBytes != previous.maxPacketBytes {
             let sink = next.statsdHost == previous.statsdHost && next.statsdPort == previous.statsdPort
                 ? delivery.sink : StatsdSink(host: next.statsdHost, port: next.statsdPort)
-            delivery = StatsdDelivery(sink: sink, maxPacketBytes: next.maxPacketBytes, unsent: delivery.keptForState)
-            sendFault = nil
+            statsd.redirect(StatsdDelivery(sink: sink, maxPacketBytes: next.maxPacketBytes, unsent: delivery.keptForState))
         }
 
         var caughtUp: [String] = []
@@ -738,11 +655,11 @@ public final class LiveRunner {
             // The old journal's workers go: the new filter's history rebuilds those it still follows.
             if journal != nil {
                 _ = store.removeWorkers { key, _ in !LiveRunner.isFileWorker(key) }
-                lastWorker = ("", -1)
+                driver.forgetWorkers()
                 for key in activeWarnings.keys.sorted() where key.hasPrefix("journal") { clearWarning(key) }
             }
-            retireCounts(of: journal)
-            journal = nextJournal
+            retireCounts(of: journalLines)
+            journalLines = nextJournal
             journalFilterCheck = journal.map(makeFilterCheck)
             if journal != nil {
                 drainJournal(limit: Int.max)
@@ -761,21 +678,21 @@ public final class LiveRunner {
             }
             retireCounts(of: tailer)
             tailer = next.files.isEmpty ? nil : makeTailer(saved: positions)
-            tailer?.drainRotatedWhileStopped(handleFileLine)
+            tailer?.drainRotatedWhileStopped(fileLine)
             // Files no globs name any more take their gauges with them.
             let stillNamed = Set(FileTailer.regularFiles(matching: next.files).map(LiveRunner.fileWorkerKey))
             let followedKeys = Set(followedBefore.map(LiveRunner.fileWorkerKey))
-            if !store.removeWorkers(where: { key, _ in followedKeys.contains(key) && !stillNamed.contains(key) }).isEmpty { lastWorker = ("", -1) }
+            if !store.removeWorkers(where: { key, _ in followedKeys.contains(key) && !stillNamed.contains(key) }).isEmpty { driver.forgetWorkers() }
             for glob in previous.files where !next.files.contains(glob) { clearWarning("glob:\(glob)") }
         }
         sources = nextSources
         takePipelineWarnings()
         if !caughtUp.isEmpty {
-            store.markAllFlushed()
+            driver.baseline()
             sayCaughtUp(caughtUp, lines: chain.stats.linesRead - before, when: "on reload")
         }
         reloadRefusal = nil
-        say(.info, "realm-metrics: reloaded the configuration (\(sets.map { "\($0.format): \($0.rules.count) rules" }.joined(separator: ", "))); now \(startLine.dropFirst("realm-metrics \(realmMetricsVersion): ".count))")
+        say(.info, "reloaded the configuration (\(sets.map { "\($0.format): \($0.rules.count) rules" }.joined(separator: ", "))); now \(startLine.dropFirst("realm-metrics \(realmMetricsVersion): ".count))")
         checkpoint()
     }
 

@@ -4,7 +4,7 @@ import Glibc
 import RealmMetricsCore
 
 /// DogStatsD datagrams with timestamps.
-final class DogStatsdSink: BucketSink {
+final class DogStatsdSink: BucketWriter {
     let sink: StatsdSink
     let encoder: DogStatsdEncoder
     let maxPacketBytes: Int

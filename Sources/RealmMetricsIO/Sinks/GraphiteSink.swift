@@ -5,7 +5,7 @@ import RealmMetricsCore
 
 /// Graphite plaintext over one TCP connection, with a timeout on connecting and on every send: a
 /// Graphite that stops taking data stops the job with an error instead of hanging it.
-final class GraphiteSink: BucketSink {
+final class GraphiteSink: BucketWriter {
     let fd: Int32
     let encoder: GraphiteEncoder
     let target: String

@@ -4,7 +4,7 @@ import Glibc
 import RealmMetricsCore
 
 /// InfluxDB line protocol to a file or standard output.
-final class InfluxSink: BucketSink {
+final class InfluxSink: BucketWriter {
     let writer: FDWriter
     let encoder: InfluxEncoder
     let ownsFD: Bool

@@ -1,0 +1,129 @@
+import RealmMetricsCore
+
+/// The one pipeline of every job (`run`, `replay`, `backfill`):
+///
+///     source ──(line, worker key, time)──▶ worker identity ──▶ engine: classify, apply ──▶ store
+///     at each tick of the job's flush policy: the store's reading ──▶ each sink (its own deltas)
+///
+/// A ``LineSource`` hands lines to ``process(_:_:worker:)`` (or, placed in time first,
+/// ``processTimed(_:_:worker:fallbackYear:zone:)`` and ``place(timeMillis:)``). The flush policy is the
+/// job's: the end of the input (``finish()``), time buckets the lines' times cross (a ``BucketClock``
+/// given at creation: each closed bucket is exported with its time), or every flush interval (`run`
+/// calls ``export(time:)`` and checkpoints after it). One owner: everything runs on the calling
+/// thread; the threaded classifier of bounded input (``ParallelReplay``) applies through the same
+/// engine.
+final class Driver {
+    /// The one "each pattern set in turn" rule over the store (replaced by a reload of `run`).
+    private(set) var engine: PipelineChain
+    var store: MetricStore { engine.store }
+    var sinks: [MetricSink]
+    /// The time-bucket policy's clock; nil for the other policies.
+    private(set) var clock: BucketClock?
+    /// Buckets exported so far (time-bucket policy).
+    private(set) var buckets = 0
+    /// Lines placed in time that carried no time of their own (they belong with the line before).
+    private(set) var untimedLines: Int64 = 0
+    /// Sees every line with its worker and outcome after it was applied (the layout probe of `run`).
+    var observer: ((UnsafePointer<UInt8>, Int, Int, LineOutcome) -> Void)?
+    /// The worker id of the last key asked for: consecutive lines nearly always share it.
+    private var lastWorker: (key: String, id: Int) = ("", -1)
+
+    init(engine: PipelineChain, sinks: [MetricSink], clock: BucketClock? = nil) {
+        self.engine = engine
+        self.sinks = sinks
+        self.clock = clock
+    }
+
+    /// The worker slot of `key` (a file path's `file:…`, a journal life's `unit:…/pid`, `replay`).
+    @inline(__always)
+    func worker(_ key: String) -> Int {
+        store.workerID(key, remembering: &lastWorker)
+    }
+
+    /// After workers were removed from the store: ids asked for before are stale.
+    func forgetWorkers() { lastWorker = ("", -1) }
+
+    /// Classifies and applies one line of `worker`.
+    @inline(__always) @discardableResult
+    func process(_ start: UnsafePointer<UInt8>, _ length: Int, worker: Int) -> LineOutcome {
+        let outcome = engine.process(start, length, worker: worker)
+        if let observer { observer(start, length, worker, outcome) }
+        return outcome
+    }
+
+    /// Moves the time-bucket clock to `timeMillis` (nil: a line without a time), exporting the bucket
+    /// this closes and setting the sinks' baseline when the window starts; false once the time is past
+    /// the window (nothing at or after it may touch the state).
+    @inline(__always)
+    func place(timeMillis: Int64?) throws(RealmMetricsError) -> Bool {
+        guard var clock else { return true }
+        let (position, transition) = clock.advance(toMillis: timeMillis)
+        self.clock = clock
+        switch transition {
+        case .entered: baseline()
+        case let .closed(time): try exportBucket(time)
+        case nil: break
+        }
+        if position == .after { return false }
+        if timeMillis == nil { untimedLines += 1 }
+        return true
+    }
+
+    /// A line whose time is in its envelope: placed in time, then processed, with one envelope split
+    /// for both; false once past the window.
+    @inline(__always)
+    func processTimed(_ start: UnsafePointer<UInt8>, _ length: Int, worker: Int, fallbackYear: Int, zone: WallClockZone?) throws(RealmMetricsError) -> Bool {
+        let outcome = try engine.processTimed(start, length, worker: worker, fallbackYear: fallbackYear, zone: zone) { (t: Int64?) throws(RealmMetricsError) -> Bool in
+            try place(timeMillis: t)
+        }
+        guard let outcome else { return false }
+        if let observer { observer(start, length, worker, outcome) }
+        return true
+    }
+
+    /// Everything counted so far is history for every sink (`run`'s silent catch-up, a backfill
+    /// window's start).
+    func baseline() {
+        let reading = store.totals()
+        for sink in sinks { sink.baseline(reading) }
+    }
+
+    /// Hands the store's reading to every sink: a flush (`time` nil) or the bucket starting at `time`.
+    func export(time: Int64?) throws(RealmMetricsError) {
+        let reading = store.totals()
+        for sink in sinks { try sink.write(reading, time: time) }
+    }
+
+    private func exportBucket(_ time: Int64) throws(RealmMetricsError) {
+        buckets += 1
+        try export(time: time)
+    }
+
+    /// The end of the input: the last bucket (time-bucket policy) or the one reading of the input
+    /// (end-of-input policy), then each sink's end.
+    func finish() throws(RealmMetricsError) {
+        if var clock {
+            if let last = clock.finish() { try exportBucket(last) }
+            self.clock = clock
+        } else {
+            try export(time: nil)
+        }
+        for sink in sinks { try sink.finish() }
+    }
+
+    /// Another engine over the same store (a reload of `run`); returns the one it replaces.
+    @discardableResult
+    func replaceEngine(_ next: PipelineChain) -> PipelineChain {
+        precondition(next.store === store, "a new engine must work on the same store")
+        defer { engine = next }
+        return engine
+    }
+}
+
+/// Checks that `prefix` can start metric names (`what` names it in the error: `prefix`, `own metrics
+/// prefix`); every job checks its prefixes with it.
+func checkPrefix(_ prefix: String, _ what: String = "prefix", code: RealmMetricsError.Code = .usage) throws(RealmMetricsError) {
+    guard MetricName.isValidPath(prefix) else {
+        throw RealmMetricsError(code, "\(what) '\(prefix)' must be dot-separated parts of letters, digits, _ and -")
+    }
+}

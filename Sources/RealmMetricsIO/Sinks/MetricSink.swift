@@ -1,0 +1,93 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import RealmMetricsCore
+
+/// Where a job's metrics go. A sink gets readings of the store (every counter's total and every
+/// gauge's value, ``MetricStore/totals()``) and owns what it has already sent of them (a
+/// ``DeltaTracker``), so several sinks of one job never disturb each other.
+protocol MetricSink: AnyObject {
+    /// Everything counted up to `reading` is history: what the sink reports starts from it.
+    func baseline(_ reading: [MetricSample])
+    /// The store as it stands at the end of a time bucket that started at `time` (seconds since the
+    /// epoch), or at a flush (nil).
+    func write(_ reading: [MetricSample], time: Int64?) throws(RealmMetricsError)
+    /// The end of the input: writes what is left and throws what could not be written.
+    func finish() throws(RealmMetricsError)
+}
+
+/// Writes one time bucket (counter deltas and gauge values, stamped) somewhere: Graphite, DogStatsD,
+/// Influx line protocol.
+protocol BucketWriter: AnyObject {
+    func write(_ bucket: Bucket) throws(RealmMetricsError)
+    func finish() throws(RealmMetricsError)
+}
+
+/// A ``BucketWriter`` as a sink: turns each reading into the bucket's deltas with its own tracker.
+final class BucketSink: MetricSink {
+    let writer: BucketWriter
+    private var tracker = DeltaTracker()
+
+    init(_ writer: BucketWriter) { self.writer = writer }
+
+    func baseline(_ reading: [MetricSample]) { tracker.baseline(reading) }
+
+    func write(_ reading: [MetricSample], time: Int64?) throws(RealmMetricsError) {
+        precondition(time != nil, "a bucket writer takes time buckets only")
+        try writer.write(Bucket(time: time ?? 0, samples: tracker.deltas(reading)))
+    }
+
+    func finish() throws(RealmMetricsError) { try writer.finish() }
+}
+
+/// statsd text at the end of the input: the counters' deltas since the baseline (those that are not
+/// zero) and every gauge, one line each (`replay`, and `replay --since` to standard output).
+final class StatsdTextSink: MetricSink {
+    let output: FDWriter
+    let encoder: StatsdEncoder
+    private var tracker = DeltaTracker()
+    private var last: [MetricSample]? = nil
+
+    init(output: FDWriter, prefix: String) {
+        self.output = output
+        encoder = StatsdEncoder(prefix: prefix)
+    }
+
+    func baseline(_ reading: [MetricSample]) { tracker.baseline(reading) }
+
+    func write(_ reading: [MetricSample], time: Int64?) throws(RealmMetricsError) { last = reading }
+
+    func finish() throws(RealmMetricsError) {
+        guard let last else { return }
+        for sample in tracker.deltas(last) { output.write(encoder.line(sample) + "\n") }
+        try output.finish(output.outputName)
+    }
+}
+
+/// The JSON summary at the end of the input (`--summary`): every counter's delta since the baseline,
+/// zeros included (every declared counter appears), and every gauge.
+final class SummarySink: MetricSink {
+    let output: FDWriter
+    let prefix: String
+    private var tracker = DeltaTracker()
+    private var last: [MetricSample] = []
+
+    init(output: FDWriter, prefix: String) {
+        self.output = output
+        self.prefix = prefix
+    }
+
+    func baseline(_ reading: [MetricSample]) { tracker.baseline(reading) }
+
+    func write(_ reading: [MetricSample], time: Int64?) throws(RealmMetricsError) { last = reading }
+
+    func finish() throws(RealmMetricsError) {
+        output.write(SummaryEncoder.json(tracker.deltas(last, includeZero: true), prefix: prefix))
+        try output.finish(output.outputName)
+    }
+}
+
+extension FDWriter {
+    /// What errors call this output.
+    var outputName: String { fd == STDOUT_FILENO ? "standard output" : "output" }
+}
