@@ -26,6 +26,16 @@ public final class Journal {
         public init(directory: String?, files: [String]) {
             if let directory { self = .directory(directory) } else if !files.isEmpty { self = .files(files) } else { self = .local }
         }
+
+        /// The location as the start line and the state's source set name it: `the local journal`,
+        /// `the journal in DIR`, `journal files A, B`.
+        public var text: String {
+            switch self {
+            case .local: "the local journal"
+            case let .directory(d): "the journal in \(d)"
+            case let .files(f): "journal files \(f.joined(separator: ", "))"
+            }
+        }
     }
 
     /// Owned `sd_journal*`, closed with `sd_journal_close` in `deinit`.

@@ -63,13 +63,7 @@ public final class JournalSource {
         }
 
         /// Where the entries are read: `the local journal`, `the journal in DIR`, `journal files F, G`.
-        public var locationText: String {
-            switch location {
-            case .local: "the local journal"
-            case let .directory(d): "the journal in \(d)"
-            case let .files(f): "journal files \(f.joined(separator: ", "))"
-            }
-        }
+        public var locationText: String { location.text }
 
         /// The filter in words, saying how its parts combine: `units A, B or C, and identifier D`; empty
         /// without a filter.

@@ -25,9 +25,9 @@ public struct SourceSet: Codable, Sendable, Equatable {
         /// The location as the start line names it.
         var locationText: String {
             switch location {
-            case "directory": "the journal in \(paths.joined())"
-            case "files": "journal files \(paths.joined(separator: ", "))"
-            default: "the local journal"
+            case "directory": Journal.Location.directory(paths.joined()).text
+            case "files": Journal.Location.files(paths).text
+            default: Journal.Location.local.text
             }
         }
     }
