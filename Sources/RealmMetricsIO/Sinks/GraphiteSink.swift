@@ -74,17 +74,11 @@ final class GraphiteSink: BucketSink {
     }
 
     private func send() throws(RealmMetricsError) {
-        var offset = 0
-        while offset < buffer.count {
-            let n = buffer.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                if errno == EAGAIN || errno == EWOULDBLOCK {
-                    throw RealmMetricsError(.output, "graphite: \(target) took no data for \(formatSeconds(timeoutSeconds)) s (--output-timeout); stopped with the points before not all written")
-                }
-                throw RealmMetricsError(.output, "graphite: sending to \(target) failed: \(errnoText(errno))")
+        if let failure = buffer.withUnsafeBytes({ SystemCall.writeAll($0) { Glibc.send(fd, $0, $1, Int32(MSG_NOSIGNAL)) } }) {
+            if failure.code == EAGAIN || failure.code == EWOULDBLOCK {
+                throw RealmMetricsError(.output, "graphite: \(target) took no data for \(formatSeconds(timeoutSeconds)) s (--output-timeout); stopped with the points before not all written")
             }
-            offset += n
+            throw RealmMetricsError(.output, "graphite: sending to \(target) failed: \(failure)")
         }
         buffer.removeAll(keepingCapacity: true)
     }
