@@ -101,6 +101,9 @@ stalled=$!
 for _ in $(seq 50); do [ -s "$tmp/stalled-port" ] && break; sleep 0.1; done
 expect "a Graphite that takes no data stops the backfill with an error after --output-timeout" 1 "took no data for 1 s \(--output-timeout\)" -- env TZ=UTC timeout -s KILL 60 "$BIN" replay -q --since @0 --bucket 1 --output-timeout 1 --to "graphite://127.0.0.1:$(cat "$tmp/stalled-port")" "$tmp/long.log"
 kill "$stalled" 2>/dev/null; wait "$stalled" 2>/dev/null
+refused=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+expect "a Graphite that refuses the connection stops the backfill naming the address" 1 "error \[output\]: graphite: cannot connect to 127.0.0.1:$refused: Connection refused" -- "$BIN" replay -q --since @0 --to "graphite://127.0.0.1:$refused" patterns/realm-sync-worker.sample.log
+expect "a Graphite name that does not resolve is named" 1 "error \[output\]: graphite: cannot resolve nonexistent.invalid: " -- "$BIN" replay -q --since @0 --to "graphite://nonexistent.invalid:2003" patterns/realm-sync-worker.sample.log
 expect "backfill into a closed pipe is an error" 1 "cannot write: Broken pipe \(the reading end was closed\)" -- bash -c "set -o pipefail; TZ=UTC \"$BIN\" replay -q --since @0 --bucket 1 --to influx:- \"$tmp/long.log\" | head -c 10 >/dev/null"
 # replay --timezone: local-time layouts backfilled in a given zone.
 influx_times() { awk '{print $NF / 1000000000}' | sort -un; }
