@@ -38,6 +38,13 @@ struct PatternOptions: ParsableArguments {
     var resolvedPrefix: String { prefix ?? MetricName.defaultPrefix(hostname: currentHostname()) }
 }
 
+extension SettingRange {
+    /// Refuses (`ValidationError`, naming the option) a value given on the command line outside the range.
+    func check(_ value: Value?) throws {
+        if let value, !range.contains(value) { throw ValidationError(optionRefusal) }
+    }
+}
+
 /// Prints a coded error and exits non-zero.
 func fail(_ error: RealmMetricsError) -> ExitCode {
     let stderr = FDWriter.standardError()

@@ -70,10 +70,10 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Report up to this time (as --since).", valueName: "time"))
     var until: String?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds a network output (--to graphite://) may take to accept the connection or to take more data before replay stops with an error (default: 10).", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds a network output (--to graphite://) may take to accept the connection or to take more data before replay stops with an error (\(Self.outputTimeoutRange.rangeText)).", valueName: "seconds"))
     var outputTimeout: Double = 10
 
-    @Option(name: .long, help: ArgumentHelp("Bucket width in seconds for timed outputs.", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Bucket width in seconds for timed outputs (\(Self.bucketRange.rangeText)).", valueName: "seconds"))
     var bucket = 10
 
     @Option(name: .long, help: ArgumentHelp("Backfill of files: the zone of line times written without an offset (layouts with timezone: local): an IANA name (Europe/Berlin, Asia/Tokyo) or UTC (default: this machine's zone).", valueName: "zone"))
@@ -88,10 +88,10 @@ struct ReplayCommand: ParsableCommand {
     @Flag(name: .long, help: "Treat each file as a separate worker instead of pieces of one worker's log.")
     var workerPerFile = false
 
-    @Option(name: .long, help: ArgumentHelp("Longer lines are cut to this many bytes and counted (64 to 16777216).", valueName: "bytes"))
+    @Option(name: .long, help: ArgumentHelp("Longer lines are cut to this many bytes and counted (\(RunSettings.maxLineBytes.rangeText)).", valueName: "bytes"))
     var maxLineBytes = 65536
 
-    @Option(name: .long, help: ArgumentHelp("Threads that match lines in a plain replay (default: one more than the cores; 1: a single thread). The metrics are the same for any number; lower it to leave cores to the workers. Backfill uses one thread.", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Threads that match lines in a plain replay (\(Self.threadsRange.rangeText); default: one more than the cores; 1: a single thread). The metrics are the same for any number; lower it to leave cores to the workers. Backfill uses one thread.", valueName: "n"))
     var threads: Int?
 
     @Flag(name: .shortAndLong, help: "Do not print line counts to standard error.")
@@ -100,14 +100,18 @@ struct ReplayCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Log files to read ('-' for standard input).", valueName: "file"))
     var files: [String] = []
 
+    /// Replay's own ranges (the line limit is ``RunSettings/maxLineBytes``, as for `run`).
+    static let threadsRange = SettingRange(name: "threads", range: 1...64)
+    static let bucketRange = SettingRange(name: "bucket", range: 1...86_400, unit: "seconds")
+    /// Above 0: a send timeout of 0 would wait forever.
+    static let outputTimeoutRange = SettingRange(name: "output_timeout", range: 0.1...3600.0, unit: "seconds")
+
     func validate() throws {
         if let to, BackfillTarget.parse(to) == nil {
             throw ValidationError("--to: unknown target '\(to)' (use stdout, graphite://HOST:PORT, dogstatsd://HOST:PORT, influx:PATH)")
         }
-        if !ConfigFile.lineBytesRange.contains(maxLineBytes) {
-            throw ValidationError("--max-line-bytes must be between 64 and \(ConfigFile.lineBytesRange.upperBound)")
-        }
-        if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must be between 1 and 64") }
+        try RunSettings.maxLineBytes.check(maxLineBytes)
+        try Self.threadsRange.check(threads)
         if journal && !files.isEmpty { throw ValidationError("give --journal or log files, not both") }
         if !journal && files.isEmpty { throw ValidationError("name at least one log file ('-' for standard input), or --journal") }
         if !journal && (journalDirectory != nil || !journalFile.isEmpty || !unit.isEmpty || !identifier.isEmpty) {
@@ -115,7 +119,8 @@ struct ReplayCommand: ParsableCommand {
         }
         if journalDirectory != nil && !journalFile.isEmpty { throw ValidationError("give --journal-directory or --journal-file, not both") }
         for unit in unit { _ = try unitName(unit) }
-        if bucket < 1 || bucket > 86_400 { throw ValidationError("--bucket must be between 1 and 86400 seconds") }
+        try Self.bucketRange.check(bucket)
+        try Self.outputTimeoutRange.check(outputTimeout)
         if GraphiteEncoder.Naming(rawValue: graphiteNaming) == nil { throw ValidationError("--graphite-naming must be statsd or plain") }
         let now = wallClockMillisForCLI()
         if let since, TimeExpression.parse(since, nowMillis: now) == nil { throw ValidationError("--since: cannot read the time '\(since)'") }

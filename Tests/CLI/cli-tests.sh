@@ -65,6 +65,15 @@ printf 'flush_interval: 5\nstatsd: udp://127.0.0.1:8125\n' > "$tmp/scheme-config
 expect "a statsd address with a scheme in the configuration file names file, line and column" 1 "scheme-config.yaml:2:9: 'statsd': .*without a scheme" -- timeout -s KILL 5 "$BIN" run --config "$tmp/scheme-config.yaml"
 expect "replay --since takes a relative time that begins with '-'" 0 "" -- "$BIN" replay -q --since -2h --until -1h --to influx:/dev/null patterns/realm-sync-worker.sample.log
 expect "run without any journal names the problem" 1 'cannot read the journal' -- "$BIN" run --journal-directory "$tmp/no-journal-here" --state-dir "$tmp/s2"
+# One range per option and configuration key: the command line names the option, the file its place.
+for bad in "flush-interval 0 0.1 and 3600 seconds" "max-packet-size 63 64 and 65000" "max-line-bytes 63 64 and 16777216" \
+           "rotate-wait 3601 0 and 3600 seconds" "fault-reminder 0.5 1 and 86400 seconds"; do
+  read -r option value range <<< "$bad"
+  expect "run --$option $value is refused naming the option" 64 "^Error: --$option must be between $range\$" -- timeout -s KILL 5 "$BIN" run --file "$tmp/none.log" --state-dir "$tmp/s5" "--$option" "$value"
+done
+printf 'file: none.log\nflush_interval: 4000\n' > "$tmp/range-config.yaml"
+expect "run --config refuses a value out of range with file, line and column" 1 "error \\[config\\]: .*range-config.yaml:2:17: 'flush_interval' must be a number of seconds from 0.1 to 3600, not '4000'" -- timeout -s KILL 5 "$BIN" run --config "$tmp/range-config.yaml"
+expect "replay refuses an --output-timeout it cannot wait for" 64 "^Error: --output-timeout must be between 0.1 and 3600 seconds$" -- timeout -s KILL 5 "$BIN" replay -q --since @0 --output-timeout 1e12 --to graphite://127.0.0.1:9 patterns/realm-sync-worker.sample.log
 
 # Backfill progress: a line rewritten in place on a terminal (script gives the command one), nothing off it.
 python3 bench/gen-worker-log.py 100000 > "$tmp/big.log"
