@@ -48,20 +48,10 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Where metrics go: stdout, graphite://HOST:PORT, dogstatsd://HOST:PORT, influx:PATH (or influx:-).", valueName: "target"))
     var to: String?
 
-    @Flag(name: .long, help: "Read the journal instead of files.")
+    @Flag(name: .long, help: "Read the journal instead of files: the local journal, or --journal-directory or --journal-file; --unit and --identifier choose its entries.")
     var journal = false
 
-    @Option(name: .long, help: ArgumentHelp("With --journal: the journal files in this directory.", valueName: "dir"))
-    var journalDirectory: String?
-
-    @Option(name: .long, help: ArgumentHelp("With --journal: this journal file (repeatable).", valueName: "path"))
-    var journalFile: [String] = []
-
-    @Option(name: .long, help: ArgumentHelp("With --journal: entries of this systemd unit (repeatable); a name without a unit type gets .service, as for journalctl -u (no globs).", valueName: "unit"))
-    var unit: [String] = []
-
-    @Option(name: .long, help: ArgumentHelp("With --journal: entries with this SYSLOG_IDENTIFIER (repeatable).", valueName: "identifier"))
-    var identifier: [String] = []
+    @OptionGroup var journalOptions: JournalOptions
 
     // Unconditional: a relative time begins with '-' (--since -2h, as journalctl takes it).
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Report from this time on (ISO 8601, -2h, yesterday, ...).", valueName: "time"))
@@ -114,11 +104,10 @@ struct ReplayCommand: ParsableCommand {
         try Self.threadsRange.check(threads)
         if journal && !files.isEmpty { throw ValidationError("give --journal or log files, not both") }
         if !journal && files.isEmpty { throw ValidationError("name at least one log file ('-' for standard input), or --journal") }
-        if !journal && (journalDirectory != nil || !journalFile.isEmpty || !unit.isEmpty || !identifier.isEmpty) {
+        if !journal && journalOptions.isGiven {
             throw ValidationError("--journal-directory, --journal-file, --unit and --identifier need --journal")
         }
-        if journalDirectory != nil && !journalFile.isEmpty { throw ValidationError("give --journal-directory or --journal-file, not both") }
-        for unit in unit { _ = try unitName(unit) }
+        try journalOptions.check()
         try Self.bucketRange.check(bucket)
         try Self.outputTimeoutRange.check(outputTimeout)
         if GraphiteEncoder.Naming(rawValue: graphiteNaming) == nil { throw ValidationError("--graphite-naming must be statsd or plain") }
@@ -171,10 +160,7 @@ struct ReplayCommand: ParsableCommand {
         var configuration = BackfillConfiguration(prefix: patternOptions.resolvedPrefix)
         configuration.patterns = patternOptions.patternReferences
         configuration.files = files
-        if journal {
-            configuration.journal = JournalSource.Configuration(location: Journal.Location(directory: journalDirectory, files: journalFile),
-                                                                units: try unit.map(unitName), identifiers: identifier)
-        }
+        if journal { configuration.journal = try journalOptions.configuration() }
         let now = wallClockMillisForCLI()
         configuration.sinceMillis = since.flatMap { TimeExpression.parse($0, nowMillis: now) }
         configuration.untilMillis = until.flatMap { TimeExpression.parse($0, nowMillis: now) }

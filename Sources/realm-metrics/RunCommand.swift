@@ -56,17 +56,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("YAML file with any of these options (keys: \(ConfigFile.keys.joined(separator: ", "))); options given here override it. `realm-metrics check --config FILE` validates it without running.", valueName: "file"))
     var config: String?
 
-    @Option(name: .long, help: ArgumentHelp("Follow journal entries of this systemd unit (repeatable); a name without a unit type gets .service, as for journalctl -u (no globs).", valueName: "unit"))
-    var unit: [String] = []
-
-    @Option(name: .long, help: ArgumentHelp("Follow journal entries with this SYSLOG_IDENTIFIER (repeatable).", valueName: "identifier"))
-    var identifier: [String] = []
-
-    @Option(name: .long, help: ArgumentHelp("Read the journal files in this directory instead of the local journal.", valueName: "dir"))
-    var journalDirectory: String?
-
-    @Option(name: .long, help: ArgumentHelp("Read this journal file instead of the local journal (repeatable).", valueName: "path"))
-    var journalFile: [String] = []
+    @OptionGroup var journalOptions: JournalOptions
 
     @Option(name: .long, help: ArgumentHelp("Follow the log files this glob names (repeatable; quote it for the shell).", valueName: "glob"))
     var file: [String] = []
@@ -131,14 +121,11 @@ struct RunCommand: ParsableCommand {
         try RunSettings.maxPacketSize.check(maxPacketSize)
         try RunSettings.maxLineBytes.check(maxLineBytes)
 
-        let units = try pick(unit, file.unit).map(unitName)
-        let identifiers = pick(identifier, file.identifier)
-        let directory = journalDirectory ?? file.journalDirectory
-        let journalFiles = pick(journalFile, file.journalFile)
-        if directory != nil && !journalFiles.isEmpty { throw ValidationError("give a journal directory or journal files, not both") }
-        let location = Journal.Location(directory: directory, files: journalFiles)
-        if !units.isEmpty || !identifiers.isEmpty || directory != nil || !journalFiles.isEmpty {
-            configuration.journal = JournalSource.Configuration(location: location, units: units, identifiers: identifiers)
+        try journalOptions.check()
+        let journal = journalOptions.over(file)
+        if journal.journalDirectory != nil && !journal.journalFile.isEmpty { throw ValidationError("give a journal directory or journal files, not both") }
+        if journal.isGiven {
+            configuration.journal = try journal.configuration()
         } else if configuration.files.isEmpty {
             configuration.journal = JournalSource.Configuration(location: .local, units: RunConfiguration.defaultUnits)
             configuration.journalIsDefault = true

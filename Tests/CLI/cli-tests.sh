@@ -74,6 +74,15 @@ done
 printf 'file: none.log\nflush_interval: 4000\n' > "$tmp/range-config.yaml"
 expect "run --config refuses a value out of range with file, line and column" 1 "error \\[config\\]: .*range-config.yaml:2:17: 'flush_interval' must be a number of seconds from 0.1 to 3600, not '4000'" -- timeout -s KILL 5 "$BIN" run --config "$tmp/range-config.yaml"
 expect "replay refuses an --output-timeout it cannot wait for" 64 "^Error: --output-timeout must be between 0.1 and 3600 seconds$" -- timeout -s KILL 5 "$BIN" replay -q --since @0 --output-timeout 1e12 --to graphite://127.0.0.1:9 patterns/realm-sync-worker.sample.log
+# The journal options: one declaration for run and replay, the same help and the same refusals.
+journal_help() { "$BIN" "$1" --help | awk '/^  --/ { on = $1 ~ /^--(unit|identifier|journal-directory|journal-file)$/ } on'; }
+journal_help run > "$tmp/journal-help-run"; journal_help replay > "$tmp/journal-help-replay"
+expect "run and replay describe the journal options alike" 0 '' -- diff "$tmp/journal-help-run" "$tmp/journal-help-replay"
+[ "$(grep -c -- '^  --' "$tmp/journal-help-run")" -eq 4 ] && ok "the help of run lists the four journal options" || bad "the help of run lists the four journal options" "$(cat "$tmp/journal-help-run")"
+expect "run refuses a journal directory with journal files as replay does" 64 "^Error: give --journal-directory or --journal-file, not both$" -- timeout -s KILL 5 "$BIN" run --journal-directory "$tmp" --journal-file "$tmp/x.journal" --state-dir "$tmp/s5"
+expect "replay refuses a journal directory with journal files" 64 "^Error: give --journal-directory or --journal-file, not both$" -- "$BIN" replay --journal --journal-directory "$tmp" --journal-file "$tmp/x.journal"
+printf 'journal_file: /x.journal\n' > "$tmp/jf-config.yaml"
+expect "run refuses --journal-directory over a configuration file's journal_file" 64 "give a journal directory or journal files, not both" -- timeout -s KILL 5 "$BIN" run --config "$tmp/jf-config.yaml" --journal-directory "$tmp" --state-dir "$tmp/s5"
 
 # Backfill progress: a line rewritten in place on a terminal (script gives the command one), nothing off it.
 python3 bench/gen-worker-log.py 100000 > "$tmp/big.log"
