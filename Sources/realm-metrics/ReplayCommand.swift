@@ -96,6 +96,13 @@ struct ReplayCommand: ParsableCommand {
     /// Above 0: a send timeout of 0 would wait forever.
     static let outputTimeoutRange = SettingRange(name: "output_timeout", range: 0.1...3600.0, unit: "seconds")
 
+    /// The target `--to` names (validated), stdout when none.
+    var target: BackfillTarget { to.flatMap(BackfillTarget.parse) ?? .stdout }
+
+    /// Whether this replay is a backfill (``BackfillJob``: lines placed in time) rather than a plain
+    /// replay (``ReplayJob``): the journal, a window, or a timed target.
+    var backfills: Bool { journal || since != nil || until != nil || target != .stdout }
+
     func validate() throws {
         if let to, BackfillTarget.parse(to) == nil {
             throw ValidationError("--to: unknown target '\(to)' (use stdout, graphite://HOST:PORT, dogstatsd://HOST:PORT, influx:PATH)")
@@ -115,12 +122,13 @@ struct ReplayCommand: ParsableCommand {
         if let since, TimeExpression.parse(since, nowMillis: now) == nil { throw ValidationError("--since: cannot read the time '\(since)'") }
         if let until, TimeExpression.parse(until, nowMillis: now) == nil { throw ValidationError("--until: cannot read the time '\(until)'") }
         if let timezone {
+            // Refused before any pattern file is read, as values the command line refuses (exit 64).
             if journal { throw ValidationError("--timezone applies to the times in log lines; journal entries carry their own time (UTC)") }
             if WallClockZone.named(timezone) == nil {
                 throw ValidationError("--timezone: unknown time zone '\(timezone)' (give an IANA name such as Europe/Berlin, or UTC)")
             }
-            let timed = to.flatMap(BackfillTarget.parse).map { $0 != .stdout } ?? false
-            if !timed && since == nil && until == nil {
+            // Only the command knows: a plain replay (ReplayJob) places no line in time.
+            if !backfills {
                 throw ValidationError("--timezone places lines in time: give it with a timed --to (graphite://, dogstatsd://, influx:), --since or --until")
             }
         }
@@ -129,8 +137,7 @@ struct ReplayCommand: ParsableCommand {
     func run() throws {
         // A closed pipe is an error to report (EPIPE), not a signal that ends the process unexplained.
         signal(SIGPIPE, SIG_IGN)
-        let target = to.flatMap(BackfillTarget.parse) ?? .stdout
-        if journal || since != nil || until != nil || target != .stdout {
+        if backfills {
             try backfill(target)
             return
         }

@@ -137,6 +137,8 @@ expect "replay --timezone refuses a zone it does not know" 64 "--timezone: unkno
 expect "replay --timezone refuses a layout whose times carry their zone" 2 "--timezone: the times of the pattern files \(ros1\) are UTC or carry their offset" -- "$BIN" replay --patterns ros1 --since @0 --timezone Europe/Berlin --to influx:- patterns/ros1.sample.log
 expect "replay --timezone is refused with --journal" 64 "--timezone applies to the times in log lines" -- "$BIN" replay --journal --timezone UTC --since @0 --to influx:-
 expect "replay --timezone is refused without a timed backfill" 64 "--timezone places lines in time" -- "$BIN" replay --timezone UTC patterns/realm-sync-worker.sample.log
+expect "replay --timezone is refused with --to stdout and no window" 64 "--timezone places lines in time" -- "$BIN" replay --timezone UTC --to stdout patterns/realm-sync-worker.sample.log
+expect "replay --timezone is taken with --to stdout and a window (a backfill)" 0 '' -- "$BIN" replay -q --timezone UTC --to stdout --since @0 patterns/realm-sync-worker.sample.log
 # Europe/Berlin, 2024: clocks forward at 01:00Z (02:00 CET -> 03:00 CEST), back at 01:00Z (03:00 CEST -> 02:00 CET).
 printf '%s\n' '2024-03-31T01:59:30.000: HTTP Connection[1]: Connection from 127.0.0.1:1' '2024-03-31T03:00:30.000: HTTP Connection[2]: Connection from 127.0.0.1:2' \
   '2024-10-27T02:59:30.000: HTTP Connection[3]: Connection from 127.0.0.1:3' '2024-10-27T02:00:30.000: HTTP Connection[4]: Connection from 127.0.0.1:4' \
