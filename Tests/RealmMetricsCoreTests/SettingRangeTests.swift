@@ -20,25 +20,22 @@ struct SettingRangeTests {
     @Test("the configuration file takes each bound and refuses just past it, in the table's words")
     func fileFollowsTheTable() throws {
         for setting in Self.seconds {
-            let low = setting.range.lowerBound, high = setting.range.upperBound
-            #expect(try ConfigFile.parse("\(setting.name): \(low)\n", path: "c").value(setting) == low)
-            #expect(try ConfigFile.parse("\(setting.name): \(high)\n", path: "c").value(setting) == high)
-            for outside in [low - 0.05, high + 1] {
-                #expect(throws: PatternFileError(file: "c", line: 1, column: setting.name.count + 3,
-                                                 message: "'\(setting.name)' must be a number of seconds from \(setting.rangeText), not '\(outside)'")) {
-                    try ConfigFile.parse("\(setting.name): \(outside)\n", path: "c")
-                }
-            }
+            try Self.bounds(setting, outside: [setting.range.lowerBound - 0.05, setting.range.upperBound + 1], "a number of seconds") { $0.value(setting) }
         }
         for setting in Self.counts {
-            let low = setting.range.lowerBound, high = setting.range.upperBound
-            #expect(try ConfigFile.parse("\(setting.name): \(low)\n", path: "c").value(setting) == low)
-            #expect(try ConfigFile.parse("\(setting.name): \(high)\n", path: "c").value(setting) == high)
-            for outside in [low - 1, high + 1] {
-                #expect(throws: PatternFileError(file: "c", line: 1, column: setting.name.count + 3,
-                                                 message: "'\(setting.name)' must be a whole number from \(setting.rangeText), not '\(outside)'")) {
-                    try ConfigFile.parse("\(setting.name): \(outside)\n", path: "c")
-                }
+            try Self.bounds(setting, outside: [setting.range.lowerBound - 1, setting.range.upperBound + 1], "a whole number") { $0.value(setting) }
+        }
+    }
+
+    /// `setting`'s bounds are read back by `value`; each of `outside` is refused as `what` from the range.
+    static func bounds<V>(_ setting: SettingRange<V>, outside: [V], _ what: String, _ value: (ConfigFile) -> V?) throws {
+        for bound in [setting.range.lowerBound, setting.range.upperBound] {
+            #expect(value(try ConfigFile.parse("\(setting.name): \(bound)\n", path: "c")) == bound)
+        }
+        for number in outside {
+            #expect(throws: PatternFileError(file: "c", line: 1, column: setting.name.count + 3,
+                                             message: "'\(setting.name)' must be \(what) from \(setting.rangeText), not '\(number)'")) {
+                try ConfigFile.parse("\(setting.name): \(number)\n", path: "c")
             }
         }
     }
