@@ -48,20 +48,10 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Where metrics go: stdout, graphite://HOST:PORT, dogstatsd://HOST:PORT, influx:PATH (or influx:-).", valueName: "target"))
     var to: String?
 
-    @Flag(name: .long, help: "Read the journal instead of files.")
+    @Flag(name: .long, help: "Read the journal instead of files: the local journal, or --journal-directory or --journal-file; --unit and --identifier choose its entries.")
     var journal = false
 
-    @Option(name: .long, help: ArgumentHelp("With --journal: the journal files in this directory.", valueName: "dir"))
-    var journalDirectory: String?
-
-    @Option(name: .long, help: ArgumentHelp("With --journal: this journal file (repeatable).", valueName: "path"))
-    var journalFile: [String] = []
-
-    @Option(name: .long, help: ArgumentHelp("With --journal: entries of this systemd unit (repeatable); a name without a unit type gets .service, as for journalctl -u (no globs).", valueName: "unit"))
-    var unit: [String] = []
-
-    @Option(name: .long, help: ArgumentHelp("With --journal: entries with this SYSLOG_IDENTIFIER (repeatable).", valueName: "identifier"))
-    var identifier: [String] = []
+    @OptionGroup var journalOptions: JournalOptions
 
     // Unconditional: a relative time begins with '-' (--since -2h, as journalctl takes it).
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Report from this time on (ISO 8601, -2h, yesterday, ...).", valueName: "time"))
@@ -70,10 +60,10 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Report up to this time (as --since).", valueName: "time"))
     var until: String?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds a network output (--to graphite://) may take to accept the connection or to take more data before replay stops with an error (default: 10).", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds a network output (--to graphite://) may take to accept the connection or to take more data before replay stops with an error (\(Self.outputTimeoutRange.rangeText)).", valueName: "seconds"))
     var outputTimeout: Double = 10
 
-    @Option(name: .long, help: ArgumentHelp("Bucket width in seconds for timed outputs.", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Bucket width in seconds for timed outputs (\(Self.bucketRange.rangeText)).", valueName: "seconds"))
     var bucket = 10
 
     @Option(name: .long, help: ArgumentHelp("Backfill of files: the zone of line times written without an offset (layouts with timezone: local): an IANA name (Europe/Berlin, Asia/Tokyo) or UTC (default: this machine's zone).", valueName: "zone"))
@@ -88,10 +78,10 @@ struct ReplayCommand: ParsableCommand {
     @Flag(name: .long, help: "Treat each file as a separate worker instead of pieces of one worker's log.")
     var workerPerFile = false
 
-    @Option(name: .long, help: ArgumentHelp("Longer lines are cut to this many bytes and counted (64 to 16777216).", valueName: "bytes"))
+    @Option(name: .long, help: ArgumentHelp("Longer lines are cut to this many bytes and counted (\(RunSettings.maxLineBytes.rangeText)).", valueName: "bytes"))
     var maxLineBytes = 65536
 
-    @Option(name: .long, help: ArgumentHelp("Threads that match lines in a plain replay (default: one more than the cores; 1: a single thread). The metrics are the same for any number; lower it to leave cores to the workers. Backfill uses one thread.", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Threads that match lines in a plain replay (\(Self.threadsRange.rangeText); default: one more than the cores; 1: a single thread). The metrics are the same for any number; lower it to leave cores to the workers. Backfill uses one thread.", valueName: "n"))
     var threads: Int?
 
     @Flag(name: .shortAndLong, help: "Do not print line counts to standard error.")
@@ -100,33 +90,45 @@ struct ReplayCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Log files to read ('-' for standard input).", valueName: "file"))
     var files: [String] = []
 
+    /// Replay's own ranges (the line limit is ``RunSettings/maxLineBytes``, as for `run`).
+    static let threadsRange = SettingRange(name: "threads", range: 1...64)
+    static let bucketRange = SettingRange(name: "bucket", range: 1...86_400, unit: "seconds")
+    /// Above 0: a send timeout of 0 would wait forever.
+    static let outputTimeoutRange = SettingRange(name: "output_timeout", range: 0.1...3600.0, unit: "seconds")
+
+    /// The target `--to` names (validated), stdout when none.
+    var target: BackfillTarget { to.flatMap(BackfillTarget.parse) ?? .stdout }
+
+    /// Whether this replay is a backfill (``BackfillJob``: lines placed in time) rather than a plain
+    /// replay (``ReplayJob``): the journal, a window, or a timed target.
+    var backfills: Bool { journal || since != nil || until != nil || target != .stdout }
+
     func validate() throws {
         if let to, BackfillTarget.parse(to) == nil {
             throw ValidationError("--to: unknown target '\(to)' (use stdout, graphite://HOST:PORT, dogstatsd://HOST:PORT, influx:PATH)")
         }
-        if !ConfigFile.lineBytesRange.contains(maxLineBytes) {
-            throw ValidationError("--max-line-bytes must be between 64 and \(ConfigFile.lineBytesRange.upperBound)")
-        }
-        if let threads, !(1...64).contains(threads) { throw ValidationError("--threads must be between 1 and 64") }
+        try RunSettings.maxLineBytes.check(maxLineBytes)
+        try Self.threadsRange.check(threads)
         if journal && !files.isEmpty { throw ValidationError("give --journal or log files, not both") }
         if !journal && files.isEmpty { throw ValidationError("name at least one log file ('-' for standard input), or --journal") }
-        if !journal && (journalDirectory != nil || !journalFile.isEmpty || !unit.isEmpty || !identifier.isEmpty) {
+        if !journal && journalOptions.isGiven {
             throw ValidationError("--journal-directory, --journal-file, --unit and --identifier need --journal")
         }
-        if journalDirectory != nil && !journalFile.isEmpty { throw ValidationError("give --journal-directory or --journal-file, not both") }
-        for unit in unit { _ = try unitName(unit) }
-        if bucket < 1 || bucket > 86_400 { throw ValidationError("--bucket must be between 1 and 86400 seconds") }
+        try journalOptions.check()
+        try Self.bucketRange.check(bucket)
+        try Self.outputTimeoutRange.check(outputTimeout)
         if GraphiteEncoder.Naming(rawValue: graphiteNaming) == nil { throw ValidationError("--graphite-naming must be statsd or plain") }
         let now = wallClockMillisForCLI()
         if let since, TimeExpression.parse(since, nowMillis: now) == nil { throw ValidationError("--since: cannot read the time '\(since)'") }
         if let until, TimeExpression.parse(until, nowMillis: now) == nil { throw ValidationError("--until: cannot read the time '\(until)'") }
         if let timezone {
+            // Refused before any pattern file is read, as values the command line refuses (exit 64).
             if journal { throw ValidationError("--timezone applies to the times in log lines; journal entries carry their own time (UTC)") }
             if WallClockZone.named(timezone) == nil {
                 throw ValidationError("--timezone: unknown time zone '\(timezone)' (give an IANA name such as Europe/Berlin, or UTC)")
             }
-            let timed = to.flatMap(BackfillTarget.parse).map { $0 != .stdout } ?? false
-            if !timed && since == nil && until == nil {
+            // Only the command knows: a plain replay (ReplayJob) places no line in time.
+            if !backfills {
                 throw ValidationError("--timezone places lines in time: give it with a timed --to (graphite://, dogstatsd://, influx:), --since or --until")
             }
         }
@@ -135,8 +137,7 @@ struct ReplayCommand: ParsableCommand {
     func run() throws {
         // A closed pipe is an error to report (EPIPE), not a signal that ends the process unexplained.
         signal(SIGPIPE, SIG_IGN)
-        let target = to.flatMap(BackfillTarget.parse) ?? .stdout
-        if journal || since != nil || until != nil || target != .stdout {
+        if backfills {
             try backfill(target)
             return
         }
@@ -166,10 +167,7 @@ struct ReplayCommand: ParsableCommand {
         var configuration = BackfillConfiguration(prefix: patternOptions.resolvedPrefix)
         configuration.patterns = patternOptions.patternReferences
         configuration.files = files
-        if journal {
-            configuration.journal = JournalSource.Configuration(location: Journal.Location(directory: journalDirectory, files: journalFile),
-                                                                units: try unit.map(unitName), identifiers: identifier)
-        }
+        if journal { configuration.journal = try journalOptions.configuration() }
         let now = wallClockMillisForCLI()
         configuration.sinceMillis = since.flatMap { TimeExpression.parse($0, nowMillis: now) }
         configuration.untilMillis = until.flatMap { TimeExpression.parse($0, nowMillis: now) }

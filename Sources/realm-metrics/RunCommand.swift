@@ -53,20 +53,10 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var patternOptions: PatternOptions
 
-    @Option(name: .long, help: ArgumentHelp("YAML file with any of these options (keys: patterns, prefix, unit, identifier, journal_directory, journal_file, file, statsd, flush_interval, state_dir, max_packet_size, max_line_bytes, own_metrics_prefix, rotate_wait, fault_reminder); options given here override it. `realm-metrics check --config FILE` validates it without running.", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("YAML file with any of these options (keys: \(ConfigFile.keys.joined(separator: ", "))); options given here override it. `realm-metrics check --config FILE` validates it without running.", valueName: "file"))
     var config: String?
 
-    @Option(name: .long, help: ArgumentHelp("Follow journal entries of this systemd unit (repeatable); a name without a unit type gets .service, as for journalctl -u (no globs).", valueName: "unit"))
-    var unit: [String] = []
-
-    @Option(name: .long, help: ArgumentHelp("Follow journal entries with this SYSLOG_IDENTIFIER (repeatable).", valueName: "identifier"))
-    var identifier: [String] = []
-
-    @Option(name: .long, help: ArgumentHelp("Read the journal files in this directory instead of the local journal.", valueName: "dir"))
-    var journalDirectory: String?
-
-    @Option(name: .long, help: ArgumentHelp("Read this journal file instead of the local journal (repeatable).", valueName: "path"))
-    var journalFile: [String] = []
+    @OptionGroup var journalOptions: JournalOptions
 
     @Option(name: .long, help: ArgumentHelp("Follow the log files this glob names (repeatable; quote it for the shell).", valueName: "glob"))
     var file: [String] = []
@@ -74,22 +64,22 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Where statsd listens: HOST, HOST:PORT or [IPv6]:PORT, UDP, port 8125 when none is given (default: localhost:8125).", valueName: "host:port"))
     var statsd: String?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds between flushes (default: 10).", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds between flushes (\(RunSettings.flushInterval.rangeText); default: 10).", valueName: "seconds"))
     var flushInterval: Double?
 
     @Option(name: .long, help: ArgumentHelp("Directory for state.json and the lock that keeps one sidecar on it (default: /var/lib/realm-metrics).", valueName: "dir"))
     var stateDir: String?
 
-    @Option(name: .long, help: ArgumentHelp("Largest UDP payload to send (default: 1432).", valueName: "bytes"))
+    @Option(name: .long, help: ArgumentHelp("Largest UDP payload to send (\(RunSettings.maxPacketSize.rangeText); default: 1432).", valueName: "bytes"))
     var maxPacketSize: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Longer lines are cut to this many bytes and counted (64 to 16777216; default: 65536).", valueName: "bytes"))
+    @Option(name: .long, help: ArgumentHelp("Longer lines are cut to this many bytes and counted (\(RunSettings.maxLineBytes.rangeText); default: 65536).", valueName: "bytes"))
     var maxLineBytes: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds a log file that was renamed or deleted (rotated) is still read, at least, and then until it stops growing: a worker writes to its old file until it reopens its log (0 to 3600; default: 5).", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds a log file that was renamed or deleted (rotated) is still read, at least, and then until it stops growing: a worker writes to its old file until it reopens its log (\(RunSettings.rotateWait.rangeText); default: 5).", valueName: "seconds"))
     var rotateWait: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds between reminders in the log while a statsd send failure lasts; its start and its end are always logged (1 to 86400; default: 300).", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds between reminders in the log while a statsd send failure lasts; its start and its end are always logged (\(RunSettings.faultReminder.rangeText); default: 300).", valueName: "seconds"))
     var faultReminder: Double?
 
     @Option(name: .long, help: ArgumentHelp("Prefix of the sidecar's own metrics (lines read, matched, send errors, checkpoint age, ...); default <prefix>.sidecar; '' sends none.", valueName: "prefix"))
@@ -124,22 +114,18 @@ struct RunCommand: ParsableCommand {
         configuration.ownMetricsPrefix = ownMetricsPrefix ?? file.ownMetricsPrefix
         configuration.rotateWait = rotateWait ?? file.rotateWait ?? 5
         configuration.faultReminderSeconds = faultReminder ?? file.faultReminder ?? 300
-        guard ConfigFile.faultReminderRange.contains(configuration.faultReminderSeconds) else { throw ValidationError("fault reminder must be between 1 and 86400 seconds") }
-        guard ConfigFile.rotateWaitRange.contains(configuration.rotateWait) else { throw ValidationError("rotate wait must be between 0 and 3600 seconds") }
-        guard configuration.flushInterval >= 0.1 && configuration.flushInterval <= 3600 else { throw ValidationError("flush interval must be between 0.1 and 3600 seconds") }
-        guard (64...65000).contains(configuration.maxPacketBytes) else { throw ValidationError("max packet size must be between 64 and 65000") }
-        guard ConfigFile.lineBytesRange.contains(configuration.maxLineBytes) else {
-            throw ValidationError("max line bytes must be between 64 and \(ConfigFile.lineBytesRange.upperBound)")
-        }
+        // The configuration file's values were checked as it was read, with their places.
+        try RunSettings.faultReminder.check(faultReminder)
+        try RunSettings.rotateWait.check(rotateWait)
+        try RunSettings.flushInterval.check(flushInterval)
+        try RunSettings.maxPacketSize.check(maxPacketSize)
+        try RunSettings.maxLineBytes.check(maxLineBytes)
 
-        let units = try pick(unit, file.unit).map(unitName)
-        let identifiers = pick(identifier, file.identifier)
-        let directory = journalDirectory ?? file.journalDirectory
-        let journalFiles = pick(journalFile, file.journalFile)
-        if directory != nil && !journalFiles.isEmpty { throw ValidationError("give a journal directory or journal files, not both") }
-        let location = Journal.Location(directory: directory, files: journalFiles)
-        if !units.isEmpty || !identifiers.isEmpty || directory != nil || !journalFiles.isEmpty {
-            configuration.journal = JournalSource.Configuration(location: location, units: units, identifiers: identifiers)
+        try journalOptions.check()
+        let journal = journalOptions.over(file)
+        if journal.journalDirectory != nil && !journal.journalFile.isEmpty { throw ValidationError("give a journal directory or journal files, not both") }
+        if journal.isGiven {
+            configuration.journal = try journal.configuration()
         } else if configuration.files.isEmpty {
             configuration.journal = JournalSource.Configuration(location: .local, units: RunConfiguration.defaultUnits)
             configuration.journalIsDefault = true

@@ -65,6 +65,24 @@ printf 'flush_interval: 5\nstatsd: udp://127.0.0.1:8125\n' > "$tmp/scheme-config
 expect "a statsd address with a scheme in the configuration file names file, line and column" 1 "scheme-config.yaml:2:9: 'statsd': .*without a scheme" -- timeout -s KILL 5 "$BIN" run --config "$tmp/scheme-config.yaml"
 expect "replay --since takes a relative time that begins with '-'" 0 "" -- "$BIN" replay -q --since -2h --until -1h --to influx:/dev/null patterns/realm-sync-worker.sample.log
 expect "run without any journal names the problem" 1 'cannot read the journal' -- "$BIN" run --journal-directory "$tmp/no-journal-here" --state-dir "$tmp/s2"
+# One range per option and configuration key: the command line names the option, the file its place.
+for bad in "flush-interval 0 0.1 and 3600 seconds" "max-packet-size 63 64 and 65000" "max-line-bytes 63 64 and 16777216" \
+           "rotate-wait 3601 0 and 3600 seconds" "fault-reminder 0.5 1 and 86400 seconds"; do
+  read -r option value range <<< "$bad"
+  expect "run --$option $value is refused naming the option" 64 "^Error: --$option must be between $range\$" -- timeout -s KILL 5 "$BIN" run --file "$tmp/none.log" --state-dir "$tmp/s5" "--$option" "$value"
+done
+printf 'file: none.log\nflush_interval: 4000\n' > "$tmp/range-config.yaml"
+expect "run --config refuses a value out of range with file, line and column" 1 "error \\[config\\]: .*range-config.yaml:2:17: 'flush_interval' must be a number of seconds from 0.1 to 3600, not '4000'" -- timeout -s KILL 5 "$BIN" run --config "$tmp/range-config.yaml"
+expect "replay refuses an --output-timeout it cannot wait for" 64 "^Error: --output-timeout must be between 0.1 and 3600 seconds$" -- timeout -s KILL 5 "$BIN" replay -q --since @0 --output-timeout 1e12 --to graphite://127.0.0.1:9 patterns/realm-sync-worker.sample.log
+# The journal options: one declaration for run and replay, the same help and the same refusals.
+journal_help() { "$BIN" "$1" --help | awk '/^  --/ { on = $1 ~ /^--(unit|identifier|journal-directory|journal-file)$/ } on'; }
+journal_help run > "$tmp/journal-help-run"; journal_help replay > "$tmp/journal-help-replay"
+expect "run and replay describe the journal options alike" 0 '' -- diff "$tmp/journal-help-run" "$tmp/journal-help-replay"
+[ "$(grep -c -- '^  --' "$tmp/journal-help-run")" -eq 4 ] && ok "the help of run lists the four journal options" || bad "the help of run lists the four journal options" "$(cat "$tmp/journal-help-run")"
+expect "run refuses a journal directory with journal files as replay does" 64 "^Error: give --journal-directory or --journal-file, not both$" -- timeout -s KILL 5 "$BIN" run --journal-directory "$tmp" --journal-file "$tmp/x.journal" --state-dir "$tmp/s5"
+expect "replay refuses a journal directory with journal files" 64 "^Error: give --journal-directory or --journal-file, not both$" -- "$BIN" replay --journal --journal-directory "$tmp" --journal-file "$tmp/x.journal"
+printf 'journal_file: /x.journal\n' > "$tmp/jf-config.yaml"
+expect "run refuses --journal-directory over a configuration file's journal_file" 64 "give a journal directory or journal files, not both" -- timeout -s KILL 5 "$BIN" run --config "$tmp/jf-config.yaml" --journal-directory "$tmp" --state-dir "$tmp/s5"
 
 # Backfill progress: a line rewritten in place on a terminal (script gives the command one), nothing off it.
 python3 bench/gen-worker-log.py 100000 > "$tmp/big.log"
@@ -101,6 +119,9 @@ stalled=$!
 for _ in $(seq 50); do [ -s "$tmp/stalled-port" ] && break; sleep 0.1; done
 expect "a Graphite that takes no data stops the backfill with an error after --output-timeout" 1 "took no data for 1 s \(--output-timeout\)" -- env TZ=UTC timeout -s KILL 60 "$BIN" replay -q --since @0 --bucket 1 --output-timeout 1 --to "graphite://127.0.0.1:$(cat "$tmp/stalled-port")" "$tmp/long.log"
 kill "$stalled" 2>/dev/null; wait "$stalled" 2>/dev/null
+refused=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+expect "a Graphite that refuses the connection stops the backfill naming the address" 1 "error \[output\]: graphite: cannot connect to 127.0.0.1:$refused: Connection refused" -- "$BIN" replay -q --since @0 --to "graphite://127.0.0.1:$refused" patterns/realm-sync-worker.sample.log
+expect "a Graphite name that does not resolve is named" 1 "error \[output\]: graphite: cannot resolve nonexistent.invalid: " -- "$BIN" replay -q --since @0 --to "graphite://nonexistent.invalid:2003" patterns/realm-sync-worker.sample.log
 expect "backfill into a closed pipe is an error" 1 "cannot write: Broken pipe \(the reading end was closed\)" -- bash -c "set -o pipefail; TZ=UTC \"$BIN\" replay -q --since @0 --bucket 1 --to influx:- \"$tmp/long.log\" | head -c 10 >/dev/null"
 # replay --timezone: local-time layouts backfilled in a given zone.
 influx_times() { awk '{print $NF / 1000000000}' | sort -un; }
@@ -116,6 +137,8 @@ expect "replay --timezone refuses a zone it does not know" 64 "--timezone: unkno
 expect "replay --timezone refuses a layout whose times carry their zone" 2 "--timezone: the times of the pattern files \(ros1\) are UTC or carry their offset" -- "$BIN" replay --patterns ros1 --since @0 --timezone Europe/Berlin --to influx:- patterns/ros1.sample.log
 expect "replay --timezone is refused with --journal" 64 "--timezone applies to the times in log lines" -- "$BIN" replay --journal --timezone UTC --since @0 --to influx:-
 expect "replay --timezone is refused without a timed backfill" 64 "--timezone places lines in time" -- "$BIN" replay --timezone UTC patterns/realm-sync-worker.sample.log
+expect "replay --timezone is refused with --to stdout and no window" 64 "--timezone places lines in time" -- "$BIN" replay --timezone UTC --to stdout patterns/realm-sync-worker.sample.log
+expect "replay --timezone is taken with --to stdout and a window (a backfill)" 0 '' -- "$BIN" replay -q --timezone UTC --to stdout --since @0 patterns/realm-sync-worker.sample.log
 # Europe/Berlin, 2024: clocks forward at 01:00Z (02:00 CET -> 03:00 CEST), back at 01:00Z (03:00 CEST -> 02:00 CET).
 printf '%s\n' '2024-03-31T01:59:30.000: HTTP Connection[1]: Connection from 127.0.0.1:1' '2024-03-31T03:00:30.000: HTTP Connection[2]: Connection from 127.0.0.1:2' \
   '2024-10-27T02:59:30.000: HTTP Connection[3]: Connection from 127.0.0.1:3' '2024-10-27T02:00:30.000: HTTP Connection[4]: Connection from 127.0.0.1:4' \

@@ -40,3 +40,21 @@ struct StatsdSinkTests {
         #expect(sink.datagramsSent == 2)
     }
 }
+
+extension StatsdSinkTests {
+    @Test("an unresolvable name is kept in lastError, and every datagram then counts as an error")
+    func unresolvable() {
+        let sink = StatsdSink(host: "nonexistent.invalid", port: 8125)
+        #expect(sink.lastError?.hasPrefix("cannot resolve nonexistent.invalid: ") == true, "\(sink.lastError ?? "no error")")
+        #expect(sink.send([Array("a:1|c".utf8), Array("b:1|c".utf8)]) == 2)
+        #expect(sink.sendErrors == 2)
+    }
+
+    @Test("an address connect(2) refuses (broadcast without SO_BROADCAST) is 'cannot connect to HOST:PORT', as for Graphite")
+    func connectRefused() {
+        let sink = StatsdSink(host: "255.255.255.255", port: 8125)
+        #expect(sink.lastError?.hasPrefix("cannot connect to 255.255.255.255:8125: ") == true, "\(sink.lastError ?? "no error")")
+        #expect(sink.send([Array("a:1|c".utf8)]) == 1)
+        #expect(sink.sendErrors == 1)
+    }
+}

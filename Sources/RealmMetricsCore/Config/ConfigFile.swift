@@ -2,11 +2,8 @@ import Yams
 
 /// The values a `run` configuration file sets (YAML). Every key is optional; keys are the command-line
 /// option names with `_` for `-` (`flush_interval` for `--flush-interval`); lists accept one string or a
-/// list. Unknown keys are refused with `file:line:column`.
+/// list. Unknown keys are refused with `file:line:column`; the numbers' ranges are ``RunSettings``'.
 public struct ConfigFile: Sendable, Equatable {
-    /// Allowed line limits: each followed file keeps a buffer of about twice the limit.
-    public static let lineBytesRange = 64...(16 << 20)
-
     public var patterns: [String]?
     public var prefix: String?
     public var unit: [String]?
@@ -22,11 +19,6 @@ public struct ConfigFile: Sendable, Equatable {
     public var ownMetricsPrefix: String?
     public var rotateWait: Double?
     public var faultReminder: Double?
-    /// Allowed seconds between reminders of a fault that lasts.
-    public static let faultReminderRange = 1.0...86400.0
-
-    /// Allowed seconds a rotated file is still read.
-    public static let rotateWaitRange = 0.0...3600.0
 
     public static let keys = ["patterns", "prefix", "unit", "identifier", "journal_directory", "journal_file", "file",
                               "statsd", "flush_interval", "state_dir", "max_packet_size", "max_line_bytes", "own_metrics_prefix", "rotate_wait", "fault_reminder"]
@@ -128,14 +120,14 @@ public struct ConfigFile: Sendable, Equatable {
                 return text
             }
         }
-        func number(_ key: String, _ range: ClosedRange<Int>) -> Int? {
-            value(key) { (n) throws(PatternFileError) in try reader.integer(n, "'\(key)'", range: range) }
+        func number(_ setting: SettingRange<Int>) -> Int? {
+            value(setting.name) { (n) throws(PatternFileError) in try reader.integer(n, "'\(setting.name)'", range: setting.range) }
         }
-        func seconds(_ key: String, _ range: ClosedRange<Double>, _ what: String) -> Double? {
-            value(key) { (n) throws(PatternFileError) in
-                let text = try reader.string(n, "'\(key)'")
-                guard let value = Double(text), range.contains(value) else {
-                    throw reader.error(n, "'\(key)' must be a number of seconds from \(what), not '\(text)'")
+        func seconds(_ setting: SettingRange<Double>) -> Double? {
+            value(setting.name) { (n) throws(PatternFileError) in
+                let text = try reader.string(n, "'\(setting.name)'")
+                guard let value = Double(text), setting.range.contains(value) else {
+                    throw reader.error(n, "'\(setting.name)' must be a number of seconds from \(setting.rangeText), not '\(text)'")
                 }
                 return value
             }
@@ -154,13 +146,13 @@ public struct ConfigFile: Sendable, Equatable {
             do { _ = try NetworkAddress.parse(text, defaultPort: 8125) } catch { throw reader.error(n, "'statsd': \(error)") }
             return text
         }
-        config.flushInterval = seconds("flush_interval", 0.1...3600, "0.1 to 3600")
+        config.flushInterval = seconds(RunSettings.flushInterval)
         config.stateDir = string("state_dir")
-        config.maxPacketSize = number("max_packet_size", 64...65000)
-        config.maxLineBytes = number("max_line_bytes", ConfigFile.lineBytesRange)
+        config.maxPacketSize = number(RunSettings.maxPacketSize)
+        config.maxLineBytes = number(RunSettings.maxLineBytes)
         config.ownMetricsPrefix = string("own_metrics_prefix")
-        config.rotateWait = seconds("rotate_wait", ConfigFile.rotateWaitRange, "0 to 3600")
-        config.faultReminder = seconds("fault_reminder", ConfigFile.faultReminderRange, "1 to 86400")
+        config.rotateWait = seconds(RunSettings.rotateWait)
+        config.faultReminder = seconds(RunSettings.faultReminder)
         reading.config = config
         reading.errors.sort { ($0.line, $0.column) < ($1.line, $1.column) }
         return reading

@@ -16,41 +16,11 @@ final class GraphiteSink: BucketWriter {
         self.encoder = encoder
         self.timeoutSeconds = timeoutSeconds
         target = NetworkAddress(host: host, port: port).description
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var result: UnsafeMutablePointer<addrinfo>? = nil
-        let rc = getaddrinfo(host, String(port), &hints, &result)
-        guard rc == 0, let info = result else {
-            throw RealmMetricsError(.output, "graphite: cannot resolve \(host): \(String(cString: gai_strerror(rc)))")
+        do {
+            fd = try Socket.connect(host: host, port: port, kind: .tcp(timeout: timeoutSeconds))
+        } catch {
+            throw RealmMetricsError(.output, "graphite: \(error)\(error.code == .timeout ? " (--output-timeout)" : "")")
         }
-        defer { freeaddrinfo(result) }
-        let s = socket(info.pointee.ai_family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard s >= 0 else { throw RealmMetricsError(.output, "graphite: socket: \(errnoText(errno))") }
-        // Non-blocking connect, waited for with poll(2) up to the timeout.
-        if connect(s, info.pointee.ai_addr, info.pointee.ai_addrlen) != 0 {
-            var reason = errno
-            if reason == EINPROGRESS {
-                var pfd = pollfd(fd: s, events: Int16(POLLOUT), revents: 0)
-                let ready = SystemCall.retrying { poll(&pfd, 1, Int32(timeoutSeconds * 1000)) }
-                if ready == 0 {
-                    close(s)
-                    throw RealmMetricsError(.output, "graphite: \(target) did not accept the connection within \(formatSeconds(timeoutSeconds)) s (--output-timeout)")
-                }
-                var code: Int32 = 0
-                var length = socklen_t(MemoryLayout<Int32>.size)
-                getsockopt(s, SOL_SOCKET, SO_ERROR, &code, &length)
-                reason = ready < 0 ? errno : code
-            }
-            if reason != 0 && reason != EINPROGRESS {
-                close(s)
-                throw RealmMetricsError(.output, "graphite: cannot connect to \(target): \(errnoText(reason))")
-            }
-        }
-        // Blocking from here on, each send bounded by the timeout.
-        _ = fcntl(s, F_SETFL, fcntl(s, F_GETFL) & ~O_NONBLOCK)
-        var tv = timeval(tv_sec: Int(timeoutSeconds), tv_usec: Int((timeoutSeconds - Double(Int(timeoutSeconds))) * 1_000_000))
-        setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        fd = s
     }
 
     deinit { close(fd) }
@@ -74,17 +44,11 @@ final class GraphiteSink: BucketWriter {
     }
 
     private func send() throws(RealmMetricsError) {
-        var offset = 0
-        while offset < buffer.count {
-            let n = buffer.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                if errno == EAGAIN || errno == EWOULDBLOCK {
-                    throw RealmMetricsError(.output, "graphite: \(target) took no data for \(formatSeconds(timeoutSeconds)) s (--output-timeout); stopped with the points before not all written")
-                }
-                throw RealmMetricsError(.output, "graphite: sending to \(target) failed: \(errnoText(errno))")
+        if let failure = buffer.withUnsafeBytes({ SystemCall.writeAll($0) { Glibc.send(fd, $0, $1, Int32(MSG_NOSIGNAL)) } }) {
+            if failure.code == EAGAIN || failure.code == EWOULDBLOCK {
+                throw RealmMetricsError(.output, "graphite: \(target) took no data for \(formatSeconds(timeoutSeconds)) s (--output-timeout); stopped with the points before not all written")
             }
-            offset += n
+            throw RealmMetricsError(.output, "graphite: sending to \(target) failed: \(failure)")
         }
         buffer.removeAll(keepingCapacity: true)
     }

@@ -34,34 +34,18 @@ public final class StatsdSink {
 
     deinit { if fd >= 0 { close(fd) } }
 
-    /// Resolves the address (`getaddrinfo`) and opens a non-blocking UDP socket connected to it.
+    /// Resolves the address and opens a non-blocking UDP socket connected to it (``Socket/connect(host:port:kind:)``).
+    /// A connected UDP socket hears back: when nothing listens, the kernel's "port unreachable" makes a
+    /// later send fail with ECONNREFUSED, so a refusing receiver shows in the error count (that send is
+    /// then made again, see `send`).
     private func resolve() -> Bool {
-        var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
-        hints.ai_family = AF_UNSPEC
-        var result: UnsafeMutablePointer<addrinfo>? = nil
-        let rc = getaddrinfo(host, String(port), &hints, &result)
-        guard rc == 0, let info = result else {
-            lastError = "cannot resolve \(host): \(String(cString: gai_strerror(rc)))"
+        do {
+            fd = try Socket.connect(host: host, port: port, kind: .udp)
+            return true
+        } catch {
+            lastError = error.description
             return false
         }
-        defer { freeaddrinfo(result) }
-        if fd >= 0 { close(fd) }
-        fd = socket(info.pointee.ai_family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else {
-            lastError = "socket: \(errnoText(errno))"
-            return false
-        }
-        // A connected UDP socket hears back: when nothing listens, the kernel's "port unreachable"
-        // makes a later send fail with ECONNREFUSED, so a refusing receiver shows in the error count
-        // (that send is then made again, see `send`).
-        guard connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else {
-            lastError = "connect to \(host):\(port): \(errnoText(errno))"
-            close(fd)
-            fd = -1
-            return false
-        }
-        return true
     }
 
     /// Sends each payload as one datagram; returns how many failed.

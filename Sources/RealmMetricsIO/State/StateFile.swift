@@ -95,10 +95,9 @@ public struct StateFile: Sendable {
         var data = Data()
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
         while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw Unreadable(path: path, code: errno)
+            let n: Int
+            do { n = try SystemCall.checked { buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } } } catch {
+                throw Unreadable(path: path, code: error.code)
             }
             if n == 0 { break }
             data.append(contentsOf: buffer[0..<n])
@@ -159,26 +158,10 @@ public struct StateFile: Sendable {
         let temp = "\(path).tmp"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
         guard fd >= 0 else { throw RealmMetricsError(.state, "\(temp): cannot write: \(errnoText(errno))") }
-        var writeErrno: Int32 = 0
-        var ok = data.withUnsafeBytes { bytes -> Bool in
-            var offset = 0
-            while offset < bytes.count {
-                let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    writeErrno = errno
-                    return false
-                }
-                offset += n
-            }
-            return true
-        }
-        if ok && fsync(fd) != 0 {
-            writeErrno = errno
-            ok = false
-        }
+        var writeErrno = data.withUnsafeBytes { SystemCall.writeAll($0) { write(fd, $0, $1) } }?.code ?? 0
+        if writeErrno == 0 && fsync(fd) != 0 { writeErrno = errno }
         close(fd)
-        guard ok else {
+        guard writeErrno == 0 else {
             unlink(temp)
             throw RealmMetricsError(.state, "\(temp): cannot write: \(errnoText(writeErrno)) (the previous state is kept)")
         }

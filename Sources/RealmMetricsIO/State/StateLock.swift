@@ -34,12 +34,10 @@ public final class StateLock {
         let path = directory + "/lock"
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o640)
         guard fd >= 0 else { return .failure(.unavailable("\(path): cannot open: \(errnoText(errno))")) }
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            let error = errno
-            if error == EINTR { continue }
+        do { _ = try SystemCall.checked { flock(fd, LOCK_EX | LOCK_NB) } } catch {
             defer { close(fd) }
-            if error == EWOULDBLOCK { return .failure(.held(by: holder(fd))) }
-            return .failure(.unavailable("\(path): cannot lock: \(errnoText(error))"))
+            if error.code == EWOULDBLOCK { return .failure(.held(by: holder(fd))) }
+            return .failure(.unavailable("\(path): cannot lock: \(error)"))
         }
         // The pid is for messages only: a file system too full to take it does not cost the lock.
         let text = Array("\(getpid())\n".utf8)

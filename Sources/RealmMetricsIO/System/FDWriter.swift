@@ -27,15 +27,8 @@ public final class FDWriter {
     }
 
     public func flush() {
-        var offset = 0
-        while offset < buffer.count && error == nil {
-            let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                error = errno
-                break
-            }
-            offset += n
+        if error == nil, let failure = buffer.withUnsafeBytes({ SystemCall.writeAll($0) { Glibc.write(fd, $0, $1) } }) {
+            error = failure.code
         }
         buffer.removeAll(keepingCapacity: true)
     }
