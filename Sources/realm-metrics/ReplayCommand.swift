@@ -123,10 +123,7 @@ struct ReplayCommand: ParsableCommand {
         if let until, TimeExpression.parse(until, nowMillis: now) == nil { throw ValidationError("--until: cannot read the time '\(until)'") }
         if let timezone {
             // Refused before any pattern file is read, as values the command line refuses (exit 64).
-            if journal { throw ValidationError("--timezone applies to the times in log lines; journal entries carry their own time (UTC)") }
-            if WallClockZone.named(timezone) == nil {
-                throw ValidationError("--timezone: unknown time zone '\(timezone)' (give an IANA name such as Europe/Berlin, or UTC)")
-            }
+            do { _ = try BackfillConfiguration.zone(named: timezone, journal: journal) } catch { throw ValidationError(error.message) }
             // Only the command knows: a plain replay (ReplayJob) places no line in time.
             if !backfills {
                 throw ValidationError("--timezone places lines in time: give it with a timed --to (graphite://, dogstatsd://, influx:), --since or --until")

@@ -330,8 +330,8 @@ struct CompileContext {
             try refuse(["key"])
             return .count(try name(), try amount())
         case "add":
+            // Without `by`, +1: a total of the worker life that only goes up (connection.total).
             try refuse(["key"])
-            guard m["by"] != nil else { throw reader.error(node, "\(rule) action 'add' needs 'by: <capture>'") }
             return .add(try name(), try amount())
         case "open", "close", "close_prefix":
             try refuse(["by"])

@@ -52,6 +52,19 @@ public struct BackfillConfiguration: Sendable {
     public var timeZone: String?
 
     public init(prefix: String) { self.prefix = prefix }
+
+    /// The zone `--timezone` names, for a backfill of files (`journal` false): journal entries carry
+    /// their own time, and the name must be an IANA zone or `UTC`. The command line checks it with this
+    /// before any pattern file is read; ``BackfillJob`` checks it again for callers of the library.
+    public static func zone(named name: String, journal: Bool) throws(RealmMetricsError) -> WallClockZone {
+        guard !journal else {
+            throw RealmMetricsError(.usage, "--timezone applies to the times in log lines; journal entries carry their own time (UTC)")
+        }
+        guard let named = WallClockZone.named(name) else {
+            throw RealmMetricsError(.usage, "--timezone: unknown time zone '\(name)' (give an IANA name such as Europe/Berlin, or UTC)")
+        }
+        return named
+    }
 }
 
 /// Replays the journal or old files with the lines' own times: per bucket of `bucketSeconds`, counter
@@ -89,12 +102,7 @@ public final class BackfillJob {
         }
         let zone: WallClockZone?
         if let name = configuration.timeZone {
-            guard configuration.journal == nil else {
-                throw RealmMetricsError(.usage, "--timezone applies to the times in log lines; journal entries carry their own time (UTC)")
-            }
-            guard let named = WallClockZone.named(name) else {
-                throw RealmMetricsError(.usage, "--timezone: unknown time zone '\(name)' (give an IANA name such as Europe/Berlin, or UTC)")
-            }
+            let named = try BackfillConfiguration.zone(named: name, journal: configuration.journal != nil)
             guard chain.hasLocalTimes else {
                 throw RealmMetricsError(.usage, "--timezone: the times of the pattern files (\(configuration.patterns.joined(separator: ", "))) are UTC or carry their offset (%z): there is no local time to read in \(name)")
             }
