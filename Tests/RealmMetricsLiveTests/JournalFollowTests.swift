@@ -4,11 +4,13 @@ import Testing
 import Glibc
 #endif
 
-/// Writes `lines` to a file and returns the replay summary of it.
+/// Writes `lines` to a file and returns the replay summary of it as a statsd receiver would see it:
+/// the counters that counted something (statsd is never sent a zero delta) and every gauge.
 func expectedFor(_ lines: [String], in dir: TempDir, name: String, prefix: String = "realm.t") throws -> ([String: Int64], [String: Int64]) {
     let path = dir.file(name)
     try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-    return try replaySummary(path, prefix: prefix)
+    let (counters, gauges) = try replaySummary(path, prefix: prefix)
+    return (counters.filter { $0.value != 0 }, gauges)
 }
 
 /// One journal entry of an export-format fixture.
