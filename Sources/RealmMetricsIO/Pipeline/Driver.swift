@@ -9,9 +9,10 @@ import RealmMetricsCore
 /// ``processTimed(_:_:worker:fallbackYear:zone:)`` and ``place(timeMillis:)``). The flush policy is the
 /// job's: the end of the input (``finish()``), time buckets the lines' times cross (a ``BucketClock``
 /// given at creation: each closed bucket is exported with its time), or every flush interval (`run`
-/// calls ``export(time:)`` and checkpoints after it). One owner: everything runs on the calling
-/// thread; the threaded classifier of bounded input (``ParallelReplay``) applies through the same
-/// engine.
+/// hands the store's reading to its statsd sink itself, with the checkpoint prepared between the
+/// reading and the send, see ``LiveRunner/flush()``; the driver gives that sink its baselines). One
+/// owner: everything runs on the calling thread; the threaded classifier of bounded input
+/// (``ParallelReplay``) applies through the same engine.
 final class Driver {
     /// The one "each pattern set in turn" rule over the store (replaced by a reload of `run`).
     private(set) var engine: PipelineChain
