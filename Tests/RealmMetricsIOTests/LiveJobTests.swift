@@ -137,6 +137,37 @@ struct LiveJobTests {
         #expect(s.sidecarLog.contains("reloaded the configuration"))
     }
 
+    @Test("a reload to another receiver: the own send counters go on from their totals (never a negative delta), and the new receiver gets the next flush")
+    func reloadRedirects() throws {
+        let s = try Setup()
+        let other = try UDPReceiver()
+        let runner = try s.runner()
+        for n in 0..<2 {
+            s.append([F.line(n, "hit")])
+            runner.readSources()
+            runner.flush()
+        }
+        var next = s.configuration
+        next.statsdPort = other.port
+        try runner.apply(next)  // its flush still goes to the first receiver
+        s.append([F.line(2, "hit")])
+        runner.readSources()
+        runner.flush()
+        let atFirst = s.receiver.collect(waiting: 2)
+        let atOther = other.collect(waiting: 2)
+        #expect(StatsdReading(atFirst).counters["realm.t.hits"] == 2)
+        #expect(StatsdReading(atOther).except("realm.t.sidecar.") == StatsdReading(counters: ["realm.t.hits": 1], gauges: ["realm.t.online": 0]))
+
+        // Every datagram the first receiver got was sent before the flush to the other one: all are counted by now.
+        let own = StatsdReading(atFirst + atOther)
+        let firstDatagrams = s.receiver.datagrams
+        #expect(own.deltas["realm.t.sidecar.datagrams_sent"]?.allSatisfy { $0 > 0 } == true, "\(own.deltas)")
+        #expect(own.counters["realm.t.sidecar.datagrams_sent"] == Int64(firstDatagrams.count))
+        #expect(own.counters["realm.t.sidecar.bytes_sent"] == Int64(firstDatagrams.reduce(0) { $0 + $1.utf8.count }))
+        #expect(own.counters["realm.t.sidecar.send_errors"] == nil)
+        #expect(runner.counts()["datagrams_sent"] == Int64(firstDatagrams.count + other.datagrams.count))
+    }
+
     @Test("checkpoint_age_seconds is the time since the state file was last written on the runner's clock, growing while saves fail")
     func checkpointAge() throws {
         let s = try Setup()

@@ -601,6 +601,13 @@ public final class LiveRunner {
         own.carry("file_rotation_losses", tailer.rotationLosses)
     }
 
+    /// Keeps the counts of a statsd sink that a reload replaces (another receiver).
+    private func retireCounts(of sink: StatsdSink) {
+        own.carry("send_errors", sink.sendErrors)
+        own.carry("datagrams_sent", sink.datagramsSent)
+        own.carry("bytes_sent", sink.bytesSent)
+    }
+
     /// The sidecar's own counts (``OwnMetrics``): totals since the first start.
     public func counts() -> [String: Int64] { own.counts() }
 
@@ -662,8 +669,9 @@ public final class LiveRunner {
         statsd.rename(prefix: next.prefix, ownPrefix: ownPrefix)
         statsd.faultReminderSeconds = next.faultReminderSeconds
         if next.statsdHost != previous.statsdHost || next.statsdPort != previous.statsdPort || next.maxPacketBytes != previous.maxPacketBytes {
-            let sink = next.statsdHost == previous.statsdHost && next.statsdPort == previous.statsdPort
-                ? delivery.sink : StatsdSink(host: next.statsdHost, port: next.statsdPort)
+            let sameReceiver = next.statsdHost == previous.statsdHost && next.statsdPort == previous.statsdPort
+            if !sameReceiver { retireCounts(of: delivery.sink) }
+            let sink = sameReceiver ? delivery.sink : StatsdSink(host: next.statsdHost, port: next.statsdPort)
             statsd.redirect(StatsdDelivery(sink: sink, maxPacketBytes: next.maxPacketBytes, unsent: delivery.keptForState))
         }
 
