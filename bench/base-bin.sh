@@ -12,7 +12,8 @@ commit=$(git rev-parse --verify --quiet "$rev^{commit}") || { echo "base-bin.sh:
 out=$PWD/bench/out/base/$commit
 if [ ! -x "$out/realm-metrics" ]; then
   tree=$(mktemp -d "${TMPDIR:-/tmp}/realm-metrics-base.XXXXXX")
-  trap 'git worktree remove --force "$tree" 2>/dev/null || rm -rf "$tree"; git worktree prune' EXIT
+  # SwiftPM leaves lock files named after the build directory in /tmp: those of this tree go with it.
+  trap 'git worktree remove --force "$tree" 2>/dev/null || rm -rf "$tree"; git worktree prune; rm -f /tmp/"${tree//\//_}"_.build*.lock' EXIT
   git worktree add --detach --quiet "$tree" "$commit"
   mkdir -p "$tree/.build"
   for f in .build/checkouts .build/repositories .build/workspace-state.json; do
