@@ -86,6 +86,32 @@ struct DriverTests {
             """)
     }
 
+    @Test("a window no line reaches: the summary lists every declared counter as zero and the statsd text the gauges the lines before it left; no bucket is written",
+          arguments: ["lines before the window", "lines past its end"])
+    func windowWithoutLines(where lines: String) throws {
+        let before = lines == "lines before the window"
+        let since: Int? = before ? 100 : nil, until: Int? = before ? nil : -10
+        let dir = TemporaryDirectory("rm-driver")
+        let log = dir.append("w.log", lines: [F.line(0, "hit"), F.line(1, "open a"), F.line(2, "bytes 5")])
+        let summaryPath = dir.file("summary.json"), statsdPath = dir.file("out.statsd")
+        let summaryOutput = fileWriter(summaryPath), statsdOutput = fileWriter(statsdPath)
+        let writer = RecordingWriter()
+        let driver = Driver(engine: try F.engine(),
+                            sinks: [BucketSink(writer), SummarySink(output: summaryOutput, prefix: "realm.t"), StatsdTextSink(output: statsdOutput, prefix: "realm.t")],
+                            clock: BucketClock(seconds: 10, sinceMillis: since.map(F.millis), untilMillis: until.map(F.millis)))
+        let source = try FileLines(files: [log], workerPerFile: false, store: driver.store, maxLineBytes: 65536, timing: LineTiming(fallbackYear: 2020, zone: nil))
+        _ = try source.pump(driver, limit: .max)
+        try driver.finish()
+        closeWriter(summaryOutput)
+        closeWriter(statsdOutput)
+        // Before the window the lines built state; past its end none was applied.
+        let online: Int64 = before ? 1 : 0
+        #expect(contents(summaryPath) == SummaryEncoder.json([.counter("bytes", 0), .counter("hits", 0), .gauge("online", online)], prefix: "realm.t"))
+        #expect(contents(statsdPath) == "realm.t.online:\(online)|g\n")
+        #expect(writer.buckets.isEmpty && writer.finished)
+        #expect(driver.buckets == 0)
+    }
+
     @Test("the end-of-input policy exports once, at the end, read in turn or on several threads", arguments: [1, 3])
     func endOfInputOnce(threads: Int) throws {
         let dir = TemporaryDirectory("rm-driver")

@@ -101,10 +101,12 @@ final class Driver {
     }
 
     /// The end of the input: the last bucket (time-bucket policy) or the one reading of the input
-    /// (end-of-input policy), then each sink's end.
+    /// (end-of-input policy), then each sink's end. A window no line reached has no bucket: everything
+    /// read is history (each sink's baseline), so the sinks that report at the end report zero counts
+    /// and the gauges as the lines before the window left them.
     func finish() throws(RealmMetricsError) {
         if var clock {
-            if let last = clock.finish() { try exportBucket(last) }
+            if let last = clock.finish() { try exportBucket(last) } else { baseline() }
             self.clock = clock
         } else {
             try export(time: nil)
