@@ -17,7 +17,7 @@ final class LiveStatsdSink: MetricSink {
     let own: OwnMetrics
     let log: SidecarLog
     var faultReminderSeconds: Double
-    /// Seconds on a monotonic clock, for the reminders (``monotonicSeconds()`` unless a test gives one).
+    /// Seconds on a monotonic clock, for the reminders (``monotonicSeconds()`` unless one is given).
     let clock: () -> Double
     /// The send failure going on: its kind, since when, how many flushes, when it was last logged.
     private var sendFault: (kind: String, since: Int64, flushes: Int, lastLogged: Double)?
