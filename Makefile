@@ -73,10 +73,13 @@ golden-record: build-debug
 	REALM_METRICS_RECORD_GOLDEN=1 $(SWIFT) test --filter GoldenSamplesTests
 	git diff --stat -- patterns/
 
-## bench: realm-metrics vs mtail and grep on a 2,000,000-line log, live CPU at 10,000 lines/s, RSS
+## bench: realm-metrics vs mtail and grep on a 2,000,000-line log, backfill vs replay, live CPU at 10,000
+## lines/s, RSS; BASE=<git rev> also times replay and backfill of that revision's release build
 bench: build
 	@command -v mtail >/dev/null || { apt-get update -q && apt-get install -y -q --no-install-recommends mtail; }
-	@scripts/private-journald.sh python3 bench/bench.py
+	@base="$${BENCH_BASE_BIN:-}"; \
+	if [ -n "$(BASE)" ]; then base=$$(bench/base-bin.sh '$(BASE)') || exit 1; fi; \
+	BENCH_BASE_BIN="$$base" scripts/private-journald.sh python3 bench/bench.py
 
 clean:
 	rm -rf .build

@@ -104,11 +104,19 @@ public final class LiveRunner {
     let keptFilePositions: [FilePosition]
     /// Warnings still current, by key (shown by `status` through the state file).
     var activeWarnings: [String: String] { sidecarLog.activeWarnings }
-    /// Monotonic time of the last state file written.
-    var lastCheckpoint = monotonicSeconds()
+    /// Seconds on a monotonic clock: the checkpoint age and the statsd fault reminders are measured on it.
+    let clock: () -> Double
+    /// Time (on ``clock``) of the last state file written.
+    var lastCheckpoint: Double
 
-    public init(configuration: RunConfiguration, provider: PatternFileProvider = FilePatternProvider(), log: FDWriter = .standardError()) throws(RealmMetricsError) {
+    /// `clock` measures the checkpoint age and the statsd fault reminders (nil: ``monotonicSeconds()``;
+    /// the flush interval is always measured on the monotonic clock).
+    public init(configuration: RunConfiguration, provider: PatternFileProvider = FilePatternProvider(), log: FDWriter = .standardError(),
+                clock: (() -> Double)? = nil) throws(RealmMetricsError) {
         let ownPrefix = try LiveRunner.checkedOwnPrefix(configuration, code: .usage)
+        let clock = clock ?? { monotonicSeconds() }
+        self.clock = clock
+        lastCheckpoint = clock()
         self.configuration = configuration
         self.provider = provider
         self.log = log
@@ -145,7 +153,7 @@ public final class LiveRunner {
         statsd = LiveStatsdSink(delivery: StatsdDelivery(sink: sink, maxPacketBytes: configuration.maxPacketBytes, unsent: saved?.unsentCounters ?? [:]),
                                 prefix: configuration.prefix, ownPrefix: ownPrefix, own: own,
                                 sent: DeltaTracker(sent: saved?.metrics.sent ?? [:]), ownSent: DeltaTracker(sent: saved?.counts ?? [:]),
-                                faultReminderSeconds: configuration.faultReminderSeconds, log: sidecarLog)
+                                faultReminderSeconds: configuration.faultReminderSeconds, log: sidecarLog, clock: clock)
         driver.sinks = [statsd]
         let currentSources = SourceSet(journal: configuration.journal, globs: configuration.files)
         let changes = saved.map { currentSources.changes(since: $0.sources) } ?? SourceSet.Changes()
@@ -272,7 +280,8 @@ public final class LiveRunner {
     /// Runs until SIGTERM or SIGINT; returns false when the final state could not be saved. Started by
     /// systemd (`$NOTIFY_SOCKET`), it sends READY=1 once the start-up's reading is done, WATCHDOG=1
     /// from the loop when the unit has a watchdog, and STOPPING=1 before the final flush
-    /// (``ServiceNotifier``).
+    /// (``ServiceNotifier``). The signal handlers write each signal's number into a pipe that
+    /// ``run(requests:)`` reads.
     @discardableResult
     public func run() -> Bool {
         var pipeFDs: [Int32] = [0, 0]
@@ -295,7 +304,19 @@ public final class LiveRunner {
         sigemptyset(&unblock)
         for s in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&unblock, s) }
         sigprocmask(SIG_UNBLOCK, &unblock, nil)
+        defer {
+            signalPipeWrite = -1
+            close(pipeFDs[0])
+            close(pipeFDs[1])
+        }
+        return run(requests: pipeFDs[0])
+    }
 
+    /// The job of ``run()`` with its requests read from `requests` (a non-blocking descriptor, polled
+    /// between reads of the sources): each byte is a signal number, SIGHUP reloads (``reload()``), any
+    /// other stops the job with a final flush and checkpoint. Returns false when the final state could
+    /// not be saved. The caller owns `requests`.
+    func run(requests: Int32) -> Bool {
         sidecarLog.say(.info, startLine, prefixed: false)
         if firstStart {
             catchUp()
@@ -327,10 +348,10 @@ public final class LiveRunner {
                 }
                 wait = min(wait, max(0, nextWatchdog - monotonicSeconds()))
             }
-            var fds = [pollfd(fd: pipeFDs[0], events: Int16(POLLIN), revents: 0)]
+            var fds = [pollfd(fd: requests, events: Int16(POLLIN), revents: 0)]
             _ = poll(&fds, 1, Int32(wait * 1000))
             var byte: UInt8 = 0
-            while read(pipeFDs[0], &byte, 1) == 1 {
+            while read(requests, &byte, 1) == 1 {
                 switch Int32(byte) {
                 case SIGHUP: reload()
                 default: running = false
@@ -342,9 +363,6 @@ public final class LiveRunner {
         // The kernel's answer to the last flush: a refused one is kept in the state for the next start.
         delivery.settle()
         if delivery.failing { checkpoint() }
-        close(pipeFDs[0])
-        close(pipeFDs[1])
-        signalPipeWrite = -1
         if let lastStateError {
             say(.error, "stopped after a final flush, but the state could not be saved: \(lastStateError); the next start resumes from the last state saved")
             return false
@@ -491,7 +509,7 @@ public final class LiveRunner {
         own.counter("datagrams_sent", "statsd datagrams sent") { [unowned self] in sink.datagramsSent }
         own.counter("bytes_sent", "statsd bytes sent") { [unowned self] in sink.bytesSent }
         own.counter("flushes", "flushes since the first start", sent: false) { [unowned self] in flushes }
-        own.gauge("checkpoint_age_seconds", "seconds since the state file was last written") { [unowned self] in Int64(monotonicSeconds() - lastCheckpoint) }
+        own.gauge("checkpoint_age_seconds", "seconds since the state file was last written") { [unowned self] in Int64(clock() - lastCheckpoint) }
         own.gauge("open_keys", "open gauge keys (sessions, connections) over all workers") { [unowned self] in Int64(store.openKeyCount) }
     }
 
@@ -537,7 +555,7 @@ public final class LiveRunner {
     private func commit(_ prepared: StateFile.Prepared) {
         do {
             try prepared.commit()
-            lastCheckpoint = monotonicSeconds()
+            lastCheckpoint = clock()
             lastErrors.saved()
             if lastStateError != nil {
                 say(.notice, "the state file is written again")
@@ -581,6 +599,13 @@ public final class LiveRunner {
         own.carry("file_rotations", tailer.rotations)
         own.carry("file_truncations", tailer.truncations)
         own.carry("file_rotation_losses", tailer.rotationLosses)
+    }
+
+    /// Keeps the counts of a statsd sink that a reload replaces (another receiver).
+    private func retireCounts(of sink: StatsdSink) {
+        own.carry("send_errors", sink.sendErrors)
+        own.carry("datagrams_sent", sink.datagramsSent)
+        own.carry("bytes_sent", sink.bytesSent)
     }
 
     /// The sidecar's own counts (``OwnMetrics``): totals since the first start.
@@ -644,8 +669,9 @@ public final class LiveRunner {
         statsd.rename(prefix: next.prefix, ownPrefix: ownPrefix)
         statsd.faultReminderSeconds = next.faultReminderSeconds
         if next.statsdHost != previous.statsdHost || next.statsdPort != previous.statsdPort || next.maxPacketBytes != previous.maxPacketBytes {
-            let sink = next.statsdHost == previous.statsdHost && next.statsdPort == previous.statsdPort
-                ? delivery.sink : StatsdSink(host: next.statsdHost, port: next.statsdPort)
+            let sameReceiver = next.statsdHost == previous.statsdHost && next.statsdPort == previous.statsdPort
+            if !sameReceiver { retireCounts(of: delivery.sink) }
+            let sink = sameReceiver ? delivery.sink : StatsdSink(host: next.statsdHost, port: next.statsdPort)
             statsd.redirect(StatsdDelivery(sink: sink, maxPacketBytes: next.maxPacketBytes, unsent: delivery.keptForState))
         }
 

@@ -9,9 +9,10 @@ import RealmMetricsCore
 /// ``processTimed(_:_:worker:fallbackYear:zone:)`` and ``place(timeMillis:)``). The flush policy is the
 /// job's: the end of the input (``finish()``), time buckets the lines' times cross (a ``BucketClock``
 /// given at creation: each closed bucket is exported with its time), or every flush interval (`run`
-/// calls ``export(time:)`` and checkpoints after it). One owner: everything runs on the calling
-/// thread; the threaded classifier of bounded input (``ParallelReplay``) applies through the same
-/// engine.
+/// hands the store's reading to its statsd sink itself, with the checkpoint prepared between the
+/// reading and the send, see ``LiveRunner/flush()``; the driver gives that sink its baselines). One
+/// owner: everything runs on the calling thread; the threaded classifier of bounded input
+/// (``ParallelReplay``) applies through the same engine.
 final class Driver {
     /// The one "each pattern set in turn" rule over the store (replaced by a reload of `run`).
     private(set) var engine: PipelineChain
@@ -100,10 +101,12 @@ final class Driver {
     }
 
     /// The end of the input: the last bucket (time-bucket policy) or the one reading of the input
-    /// (end-of-input policy), then each sink's end.
+    /// (end-of-input policy), then each sink's end. A window no line reached has no bucket: everything
+    /// read is history (each sink's baseline), so the sinks that report at the end report zero counts
+    /// and the gauges as the lines before the window left them.
     func finish() throws(RealmMetricsError) {
         if var clock {
-            if let last = clock.finish() { try exportBucket(last) }
+            if let last = clock.finish() { try exportBucket(last) } else { baseline() }
             self.clock = clock
         } else {
             try export(time: nil)

@@ -4,7 +4,7 @@ import RealmMetricsCore
 /// gauge, the store's under `prefix` and the sidecar's own (``OwnMetrics``) under `ownPrefix`, sent
 /// through ``StatsdDelivery`` (which keeps what the receiver did not take). Owns what it has sent (one
 /// ``DeltaTracker`` per prefix, saved in the state file) and logs its faults: a send failure once per
-/// kind, a reminder at most every `faultReminderSeconds` while it lasts, and the recovery.
+/// kind, a reminder at most every `faultReminderSeconds` (on ``clock``) while it lasts, and the recovery.
 final class LiveStatsdSink: MetricSink {
     private(set) var delivery: StatsdDelivery
     private(set) var encoder: StatsdEncoder
@@ -17,6 +17,8 @@ final class LiveStatsdSink: MetricSink {
     let own: OwnMetrics
     let log: SidecarLog
     var faultReminderSeconds: Double
+    /// Seconds on a monotonic clock, for the reminders (``monotonicSeconds()`` unless one is given).
+    let clock: () -> Double
     /// The send failure going on: its kind, since when, how many flushes, when it was last logged.
     private var sendFault: (kind: String, since: Int64, flushes: Int, lastLogged: Double)?
 
@@ -27,7 +29,7 @@ final class LiveStatsdSink: MetricSink {
     }
 
     init(delivery: StatsdDelivery, prefix: String, ownPrefix: String, own: OwnMetrics, sent: DeltaTracker, ownSent: DeltaTracker,
-         faultReminderSeconds: Double, log: SidecarLog) {
+         faultReminderSeconds: Double, log: SidecarLog, clock: (() -> Double)? = nil) {
         self.delivery = delivery
         encoder = StatsdEncoder(prefix: prefix)
         ownEncoder = ownPrefix.isEmpty ? nil : StatsdEncoder(prefix: ownPrefix)
@@ -36,6 +38,7 @@ final class LiveStatsdSink: MetricSink {
         self.own = own
         self.faultReminderSeconds = faultReminderSeconds
         self.log = log
+        self.clock = clock ?? { monotonicSeconds() }
     }
 
     var sink: StatsdSink { delivery.sink }
@@ -89,7 +92,7 @@ final class LiveStatsdSink: MetricSink {
 
     private func note(_ outcome: StatsdDelivery.Outcome) {
         let target = NetworkAddress(host: sink.host, port: sink.port)
-        let now = monotonicSeconds()
+        let now = clock()
         if let failure = outcome.failure, let kind = outcome.kind {
             if var fault = sendFault, fault.kind == kind {
                 fault.flushes += 1

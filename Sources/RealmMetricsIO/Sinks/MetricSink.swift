@@ -41,7 +41,8 @@ final class BucketSink: MetricSink {
 }
 
 /// statsd text at the end of the input: the counters' deltas since the baseline (those that are not
-/// zero) and every gauge, one line each (`replay`, and `replay --since` to standard output).
+/// zero) and every gauge, one line each (`replay`, and `replay --since` to standard output), of the
+/// last reading written, or of the baseline when none was written after it (a window no line reached).
 final class StatsdTextSink: MetricSink {
     let output: FDWriter
     let encoder: StatsdEncoder
@@ -53,7 +54,10 @@ final class StatsdTextSink: MetricSink {
         encoder = StatsdEncoder(prefix: prefix)
     }
 
-    func baseline(_ reading: [MetricSample]) { tracker.baseline(reading) }
+    func baseline(_ reading: [MetricSample]) {
+        tracker.baseline(reading)
+        last = reading
+    }
 
     func write(_ reading: [MetricSample], time: Int64?) throws(RealmMetricsError) { last = reading }
 
@@ -65,7 +69,8 @@ final class StatsdTextSink: MetricSink {
 }
 
 /// The JSON summary at the end of the input (`--summary`): every counter's delta since the baseline,
-/// zeros included (every declared counter appears), and every gauge.
+/// zeros included (every declared counter appears), and every gauge, of the last reading written, or
+/// of the baseline when none was written after it (a window no line reached).
 final class SummarySink: MetricSink {
     let output: FDWriter
     let prefix: String
@@ -77,7 +82,10 @@ final class SummarySink: MetricSink {
         self.prefix = prefix
     }
 
-    func baseline(_ reading: [MetricSample]) { tracker.baseline(reading) }
+    func baseline(_ reading: [MetricSample]) {
+        tracker.baseline(reading)
+        last = reading
+    }
 
     func write(_ reading: [MetricSample], time: Int64?) throws(RealmMetricsError) { last = reading }
 
