@@ -9,6 +9,17 @@ public struct Explanation: Sendable {
     public var effects: [Effect] = []
     public var gauges: [(String, Int64)] = []
 
+    /// Runs `line` through the pattern sets `patternSets` (at least one) and explains it for the set that
+    /// decides it: the index of that set in `patternSets`, and what it did.
+    public static func explain(_ line: String, patternSets: [PatternSet]) -> (set: Int, explanation: Explanation) {
+        precondition(!patternSets.isEmpty, "explaining a line needs at least one pattern set")
+        var chosen = (0, explain(line, patterns: patternSets[0]))
+        for (index, set) in patternSets.enumerated().dropFirst() where chosen.1.rule == nil && !chosen.1.outcome.hasPrefix("ignored") {
+            chosen = (index, explain(line, patterns: set))
+        }
+        return chosen
+    }
+
     /// Runs `line` through a fresh pipeline over `patterns` and records every step.
     public static func explain(_ line: String, patterns: PatternSet) -> Explanation {
         let pipeline = LinePipeline(patterns: patterns)
