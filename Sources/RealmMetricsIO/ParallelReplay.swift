@@ -12,9 +12,9 @@ import RealmMetricsCore
 /// The reader fills chunks of whole lines with `read(2)` (a line cut over two reads is carried into the
 /// next chunk). Each classifier thread owns one ``LinePipeline`` per pattern set (over the same
 /// immutable sets as the chain), splits its part of a chunk into lines, matches them (each set in turn,
-/// as ``PipelineChain`` does) and keeps only what applying needs: the set and rule, where the message
-/// starts, and a copy of the captures, plus the counts of every outcome. The calling thread is
-/// the one owner of the metric state: it applies the matched lines chunk by chunk, part by part, so the
+/// by ``PipelineChain/inTurn(sets:_:)`` as the chain does) and keeps only what applying needs: the set
+/// and rule, where the message starts, and a copy of the captures, plus the counts of every outcome.
+/// The calling thread is the one owner of the metric state: it applies the matched lines chunk by chunk, part by part, so the
 /// effects come in exactly the order of the file, as with a single thread. Chunks live in a ring; a
 /// chunk goes back to the reader only after it was applied, so messages point into live bytes.
 ///
@@ -328,18 +328,18 @@ final class ParallelReplay: @unchecked Sendable {
                         first.copyCaptures(into: result.append(rule: rule, message: s + offset))
                     }
                 } else {
-                    // As PipelineChain.process: each set in turn until one matches or ignores the line.
-                    var decided = LineOutcome.envelopeMismatch
-                    for (set, classifier) in pipelines.enumerated() {
-                        let (outcome, offset) = classifier.classify(buffer + s, length)
-                        if outcome == .envelopeMismatch { continue }
-                        decided = outcome
-                        if case let .matched(rule) = outcome {
-                            classifier.copyCaptures(into: result.append(rule: set << ParallelReplay.setShift | rule, message: s + offset))
-                        }
-                        if outcome != .unmatched { break }
+                    // As PipelineChain.process: each set in turn until one decides the line (a matching
+                    // set is the last one run, so its match data still holds the captures).
+                    var offset = 0
+                    let (set, outcome) = PipelineChain.inTurn(sets: pipelines.count) { set in
+                        let classified = pipelines[set].classify(buffer + s, length)
+                        offset = classified.1
+                        return classified.0
                     }
-                    counts.count(decided)
+                    counts.count(outcome)
+                    if case let .matched(rule) = outcome {
+                        pipelines[set].copyCaptures(into: result.append(rule: set << ParallelReplay.setShift | rule, message: s + offset))
+                    }
                 }
                 s = e + 1
             }
