@@ -51,13 +51,13 @@ struct CompiledActionsTests {
                     + Array(["open", "close", "drop"].randomElement(using: &g)!.utf8)
             }
             let bytes = raw ?? Array(line.utf8)
-            var effects: [Effect] = []
+            let recorder = EffectRecorder()
             bytes.withUnsafeBufferPointer { b in
                 let p = b.baseAddress ?? UnsafePointer(bitPattern: 1)!
-                general.process(p, b.count, worker: gw, effects: &effects)
+                general.process(p, b.count, worker: gw, recorder: recorder)
                 compiled.process(p, b.count, worker: cw)
             }
-            for effect in effects {
+            for effect in recorder.effects {
                 if case let .open(_, key, _) = effect {
                     if key.contains("\u{FFFD}") { repairedKeys += 1 }
                     if key.utf8.count > 256 { longKeys += 1 }

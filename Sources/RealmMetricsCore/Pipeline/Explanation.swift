@@ -21,7 +21,7 @@ public struct Explanation: Sendable {
         let chain = PipelineChain(patternSets: patternSets)
         let worker = chain.store.workerID("explain")
         var explanation = Explanation()
-        var effects: [Effect] = []
+        let recorder = EffectRecorder()
         var bytes = Array(line.utf8)
         // Strip one trailing newline / carriage return as a reader would.
         while let last = bytes.last, last == 0x0A || last == 0x0D { bytes.removeLast() }
@@ -29,7 +29,7 @@ public struct Explanation: Sendable {
         bytes.append(0)
         let set = bytes.withUnsafeBufferPointer { buffer in
             let start = buffer.baseAddress!
-            let (set, outcome) = withUnsafeMutablePointer(to: &effects) { chain.decide(start, count, worker: worker, effects: $0) }
+            let (set, outcome) = chain.decide(start, count, worker: worker, recorder: recorder)
             let pipeline = chain.pipelines[set]
             let patterns = pipeline.patterns
             func text(_ r: Range<Int>?) -> String? { r.map { String(decoding: buffer[$0], as: UTF8.self) } }
@@ -57,7 +57,7 @@ public struct Explanation: Sendable {
             }
             return set
         }
-        explanation.effects = effects
+        explanation.effects = recorder.effects
         for (id, name) in chain.store.gaugeNames.enumerated() where chain.store.gaugeValue(id) != 0 {
             explanation.gauges.append((name, chain.store.gaugeValue(id)))
         }

@@ -111,6 +111,16 @@ public enum Effect: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// Collects, in order, the effects of the lines a pipeline applies while it is passed along: for
+/// `explain` and the `expect:` of pattern examples. The hot path passes none, and then no effect is built.
+public final class EffectRecorder {
+    public private(set) var effects: [Effect] = []
+
+    public init() {}
+
+    func record(_ effect: Effect) { effects.append(effect) }
+}
+
 /// The parts of a line that the envelope found, as byte ranges into the line.
 public struct EnvelopeParts: Sendable, Equatable {
     public var message: Range<Int>
@@ -220,23 +230,23 @@ public final class LinePipeline {
     }
 
     /// Processes one line (without its newline) for `worker` (a ``MetricStore/workerID(_:)``) and counts
-    /// its outcome. With `effects` non-nil, every effect is also recorded there.
+    /// its outcome. With a `recorder`, every effect is also recorded there.
     @discardableResult
-    public func process(_ start: UnsafePointer<UInt8>, _ length: Int, worker: Int, effects: UnsafeMutablePointer<[Effect]>? = nil) -> LineOutcome {
+    public func process(_ start: UnsafePointer<UInt8>, _ length: Int, worker: Int, recorder: EffectRecorder? = nil) -> LineOutcome {
         stats.linesRead += 1
-        return count(run(start, length, worker: worker, effects: effects))
+        return count(run(start, length, worker: worker, recorder: recorder))
     }
 
     /// Processes one line without counting its outcome (for ``PipelineChain``, which counts once per line).
     @inline(__always)
-    func run(_ start: UnsafePointer<UInt8>, _ length: Int, worker: Int, effects: UnsafeMutablePointer<[Effect]>?) -> LineOutcome {
+    func run(_ start: UnsafePointer<UInt8>, _ length: Int, worker: Int, recorder: EffectRecorder?) -> LineOutcome {
         guard let parts = splitEnvelope(start, length) else { return lastOutcome }
-        return run(start, parts: parts, worker: worker, effects: effects)
+        return run(start, parts: parts, worker: worker, recorder: recorder)
     }
 
-    /// The rest of ``run(_:_:worker:effects:)`` for a line whose envelope is already split.
+    /// The rest of ``run(_:_:worker:recorder:)`` for a line whose envelope is already split.
     @inline(__always)
-    func run(_ start: UnsafePointer<UInt8>, parts: EnvelopeParts, worker: Int, effects: UnsafeMutablePointer<[Effect]>?) -> LineOutcome {
+    func run(_ start: UnsafePointer<UInt8>, parts: EnvelopeParts, worker: Int, recorder: EffectRecorder?) -> LineOutcome {
         lastParts = parts
         let message = start + parts.message.lowerBound
         let messageLength = parts.message.count
@@ -245,7 +255,7 @@ public final class LinePipeline {
 
         let outcome = matchRules(message, messageLength)
         if case let .matched(rule) = outcome {
-            apply(rule: rule, message: message, worker: worker, effects: effects)
+            apply(rule: rule, message: message, worker: worker, recorder: recorder)
         }
         return outcome
     }
@@ -367,14 +377,15 @@ public final class LinePipeline {
     }
 
     /// Runs only the rules (no envelope, no ignores) on a message; used by `check` for rule examples.
-    public func matchMessage(_ message: String, worker: Int, effects: inout [Effect]) -> LineOutcome {
+    /// With a `recorder`, the effects of the matched rule are recorded there.
+    public func matchMessage(_ message: String, worker: Int, recorder: EffectRecorder? = nil) -> LineOutcome {
         var bytes = Array(message.utf8)
         let count = bytes.count
         bytes.append(0)
         return bytes.withUnsafeBufferPointer { buffer in
             let outcome = matchRules(buffer.baseAddress!, count)
             if case let .matched(rule) = outcome {
-                withUnsafeMutablePointer(to: &effects) { apply(rule: rule, message: buffer.baseAddress!, worker: worker, effects: $0) }
+                apply(rule: rule, message: buffer.baseAddress!, worker: worker, recorder: recorder)
             }
             return outcome
         }
@@ -426,7 +437,7 @@ public final class LinePipeline {
     @inline(__always)
     public func applyClassified(rule: Int, message: UnsafePointer<UInt8>, ovector: UnsafePointer<Int>, worker: Int) {
         captureVector = ovector
-        apply(rule: rule, message: message, worker: worker, effects: nil)
+        apply(rule: rule, message: message, worker: worker, recorder: nil)
         captureVector = nil
     }
 
@@ -464,8 +475,8 @@ public final class LinePipeline {
         }
     }
 
-    func apply(rule index: Int, message: UnsafePointer<UInt8>, worker: Int, effects: UnsafeMutablePointer<[Effect]>?) {
-        if effects == nil && applyCompiled(rule: index, message: message, worker: worker) { return }
+    func apply(rule index: Int, message: UnsafePointer<UInt8>, worker: Int, recorder: EffectRecorder?) {
+        if recorder == nil && applyCompiled(rule: index, message: message, worker: worker) { return }
         let rule = patterns.rules[index]
         let ids = boundIDs[index]
         for (a, action) in rule.actions.enumerated() {
@@ -473,45 +484,45 @@ public final class LinePipeline {
             case let .count(name, by):
                 guard let n = amount(by, message) else {
                     stats.badNumbers += 1
-                    effects?.pointee.append(.skipped("capture is not a whole number"))
+                    recorder?.record(.skipped("capture is not a whole number"))
                     continue
                 }
                 let resolved = ids[a] >= 0 ? name.source : resolve(name, message)
                 store.addCounter(ids[a] >= 0 ? ids[a] : store.counterID(resolved), n)
-                effects?.pointee.append(.count(resolved, n))
+                recorder?.record(.count(resolved, n))
             case let .add(name, by):
                 guard let n = amount(by, message) else {
                     stats.badNumbers += 1
-                    effects?.pointee.append(.skipped("capture is not a whole number"))
+                    recorder?.record(.skipped("capture is not a whole number"))
                     continue
                 }
                 let resolved = ids[a] >= 0 ? name.source : resolve(name, message)
                 store.addTotal(gauge: ids[a] >= 0 ? ids[a] : store.gaugeID(resolved), worker: worker, n)
-                effects?.pointee.append(.add(resolved, n))
+                recorder?.record(.add(resolved, n))
             case let .open(name, key):
                 let resolved = ids[a] >= 0 ? name.source : resolve(name, message)
                 let k = expand(key.parts, message)
                 let inserted = store.open(gauge: ids[a] >= 0 ? ids[a] : store.gaugeID(resolved), worker: worker, key: k)
                 if !inserted { stats.duplicateOpens += 1 }
-                effects?.pointee.append(.open(resolved, key: k, wasOpen: !inserted))
+                recorder?.record(.open(resolved, key: k, wasOpen: !inserted))
             case let .close(name, key):
                 let resolved = ids[a] >= 0 ? name.source : resolve(name, message)
                 let k = expand(key.parts, message)
                 let removed = store.close(gauge: ids[a] >= 0 ? ids[a] : store.gaugeID(resolved), worker: worker, key: k)
                 if !removed { stats.orphanCloses += 1 }
-                effects?.pointee.append(.close(resolved, key: k, wasOpen: removed))
+                recorder?.record(.close(resolved, key: k, wasOpen: removed))
             case let .closePrefix(name, key):
                 let resolved = ids[a] >= 0 ? name.source : resolve(name, message)
                 let k = expand(key.parts, message)
                 let n = store.close(gauge: ids[a] >= 0 ? ids[a] : store.gaugeID(resolved), worker: worker, keysWithPrefix: k)
-                effects?.pointee.append(.closePrefix(resolved, prefix: k, closed: n))
+                recorder?.record(.closePrefix(resolved, prefix: k, closed: n))
             case .workerStart:
                 store.resetWorker(worker, newLife: true)
                 stats.workerStarts += 1
-                effects?.pointee.append(.workerStart)
+                recorder?.record(.workerStart)
             case .workerEnd:
                 store.resetWorker(worker, newLife: false)
-                effects?.pointee.append(.workerEnd)
+                recorder?.record(.workerEnd)
             case let .logLevel(group, _):
                 let b = bytes(group, message)
                 if let level = LogLevel(bytes: b) {
@@ -522,9 +533,9 @@ public final class LinePipeline {
                         }
                     }
                     store.setLogLevel(level, worker: worker)
-                    effects?.pointee.append(.logLevel(level.description))
+                    recorder?.record(.logLevel(level.description))
                 } else {
-                    effects?.pointee.append(.skipped("unknown log level '\(String(decoding: b, as: UTF8.self))'"))
+                    recorder?.record(.skipped("unknown log level '\(String(decoding: b, as: UTF8.self))'"))
                 }
             }
         }

@@ -15,14 +15,14 @@ public final class PipelineChain {
     /// Processes one line for `worker` as ``inTurn(sets:_:)`` decides it, and counts it once.
     @discardableResult
     public func process(_ start: UnsafePointer<UInt8>, _ length: Int, worker: Int) -> LineOutcome {
-        decide(start, length, worker: worker, effects: nil).outcome
+        decide(start, length, worker: worker, recorder: nil).outcome
     }
 
-    /// Processes one line and tells which set decided it (see ``inTurn(sets:_:)``); with `effects`
-    /// non-nil, the effects of the deciding set are recorded there. The line is counted once.
+    /// Processes one line and tells which set decided it (see ``inTurn(sets:_:)``); with a `recorder`,
+    /// the effects of the deciding set are recorded there. The line is counted once.
     @inline(__always)
-    func decide(_ start: UnsafePointer<UInt8>, _ length: Int, worker: Int, effects: UnsafeMutablePointer<[Effect]>?) -> (set: Int, outcome: LineOutcome) {
-        counted(PipelineChain.inTurn(sets: pipelines.count) { pipelines[$0].run(start, length, worker: worker, effects: effects) })
+    func decide(_ start: UnsafePointer<UInt8>, _ length: Int, worker: Int, recorder: EffectRecorder?) -> (set: Int, outcome: LineOutcome) {
+        counted(PipelineChain.inTurn(sets: pipelines.count) { pipelines[$0].run(start, length, worker: worker, recorder: recorder) })
     }
 
     /// The one rule for a line over several pattern sets, for everything that runs them (the chain,
@@ -85,7 +85,7 @@ public final class PipelineChain {
             let pipeline = pipelines[0]
             let parts = pipeline.splitEnvelope(start, length)
             guard try place(parts.flatMap { pipeline.time(of: $0, start, fallbackYear: fallbackYear, zone: zone) }) else { return nil }
-            return counted(PipelineChain.inTurn(sets: 1) { _ in parts.map { pipeline.run(start, parts: $0, worker: worker, effects: nil) } ?? pipeline.lastEnvelopeOutcome }).outcome
+            return counted(PipelineChain.inTurn(sets: 1) { _ in parts.map { pipeline.run(start, parts: $0, worker: worker, recorder: nil) } ?? pipeline.lastEnvelopeOutcome }).outcome
         }
         var split: [EnvelopeParts?] = []
         split.reserveCapacity(pipelines.count)
@@ -98,7 +98,7 @@ public final class PipelineChain {
         guard try place(time) else { return nil }
         return counted(PipelineChain.inTurn(sets: pipelines.count) { index in
             let pipeline = pipelines[index]
-            return split[index].map { pipeline.run(start, parts: $0, worker: worker, effects: nil) } ?? pipeline.lastEnvelopeOutcome
+            return split[index].map { pipeline.run(start, parts: $0, worker: worker, recorder: nil) } ?? pipeline.lastEnvelopeOutcome
         }).outcome
     }
 
