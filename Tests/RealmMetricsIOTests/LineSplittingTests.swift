@@ -5,17 +5,36 @@ import RealmMetricsCore
 @testable import RealmMetricsIO
 
 /// Every reader splits lines by one rule (``LineSplitter``): the file reader, whatever pieces its reads
-/// bring, and a journal message give the lines of the whole input split at once.
+/// bring, and a journal message give the lines of the rule applied to the whole input at once.
 @Suite("Line splitting of the readers")
 struct LineSplittingTests {
+    /// The rule, written out plainly over the whole input: the lines and how many were cut.
     static func whole(_ bytes: [UInt8], maxLineBytes: Int) -> ([[UInt8]], Int64) {
-        var out: [[UInt8]] = []
-        let cut = bytes.withUnsafeBufferPointer { b in
-            LineSplitter.forEachLine(b.baseAddress ?? UnsafePointer(bitPattern: 1)!, from: 0, to: b.count, maxLineBytes: maxLineBytes) {
-                out.append(Array(UnsafeBufferPointer(start: $0, count: $1)))
+        var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init)
+        if bytes.last == 0x0A || bytes.isEmpty { lines.removeLast() }
+        var cut: Int64 = 0
+        return (lines.map { line in
+            if line.count > maxLineBytes {
+                cut += 1
+                return Array(line.prefix(maxLineBytes))
             }
+            return line.last == 0x0D ? Array(line.dropLast()) : line
+        }, cut)
+    }
+
+    /// What a ``LineReader`` hands on for `bytes` fed in pieces of `piece()` bytes, then finished.
+    static func read(_ bytes: [UInt8], maxLineBytes: Int, chunkBytes: Int = 1 << 20, piece: () -> Int) -> ([[UInt8]], LineReader) {
+        let reader = LineReader(maxLineBytes: maxLineBytes, chunkBytes: chunkBytes)
+        var out: [[UInt8]] = []
+        let body: (UnsafePointer<UInt8>, Int) -> Void = { out.append(Array(UnsafeBufferPointer(start: $0, count: $1))) }
+        var offset = 0
+        while offset < bytes.count {
+            let n = min(bytes.count - offset, piece())
+            bytes[offset..<(offset + n)].withUnsafeBytes { reader.feed($0, body) }
+            offset += n
         }
-        return (out, cut)
+        reader.finish(body)
+        return (out, reader)
     }
 
     /// Lines with `\r`, empty ones, NUL bytes and lengths around the limit, in random order.
@@ -38,16 +57,9 @@ struct LineSplittingTests {
         for round in 0..<300 {
             let maxLineBytes = [1, 3, 8, 40][round % 4]
             let bytes = Self.input(&g, maxLineBytes: maxLineBytes)
-            let reader = LineReader(maxLineBytes: maxLineBytes, chunkBytes: Int.random(in: 1...64, using: &g))
-            var out: [[UInt8]] = []
-            let body: (UnsafePointer<UInt8>, Int) -> Void = { out.append(Array(UnsafeBufferPointer(start: $0, count: $1))) }
-            var offset = 0
-            while offset < bytes.count {
-                let n = min(bytes.count - offset, Int.random(in: 1...(3 * maxLineBytes + 2), using: &g))
-                bytes[offset..<(offset + n)].withUnsafeBytes { reader.feed($0, body) }
-                offset += n
+            let (out, reader) = Self.read(bytes, maxLineBytes: maxLineBytes, chunkBytes: Int.random(in: 1...64, using: &g)) {
+                Int.random(in: 1...(3 * maxLineBytes + 2), using: &g)
             }
-            reader.finish(body)
             let (expected, cut) = Self.whole(bytes, maxLineBytes: maxLineBytes)
             #expect(out == expected, "round \(round)")
             #expect(reader.truncatedLines == cut, "round \(round)")
@@ -58,17 +70,7 @@ struct LineSplittingTests {
     @Test("a cut line keeps its first maxLineBytes bytes, a \\r at the cut among them, whether it comes in one read or over several")
     func cutKeepsItsBytes() {
         for pieces in [100, 7, 5, 2, 1] {
-            let reader = LineReader(maxLineBytes: 3)
-            var out: [[UInt8]] = []
-            let body: (UnsafePointer<UInt8>, Int) -> Void = { out.append(Array(UnsafeBufferPointer(start: $0, count: $1))) }
-            let bytes = Array("ab\r\rcd\nx\r\n".utf8)
-            var offset = 0
-            while offset < bytes.count {
-                let n = min(pieces, bytes.count - offset)
-                bytes[offset..<(offset + n)].withUnsafeBytes { reader.feed($0, body) }
-                offset += n
-            }
-            reader.finish(body)
+            let (out, reader) = Self.read(Array("ab\r\rcd\nx\r\n".utf8), maxLineBytes: 3) { pieces }
             #expect(out == [Array("ab\r".utf8), Array("x".utf8)], "reads of \(pieces) bytes")
             #expect(reader.truncatedLines == 1)
         }
@@ -121,11 +123,7 @@ struct LineSplittingTests {
                 JournalSource.Entry(message: message, worker: "w", source: "s", pid: 1, newInvocation: false, realtimeMicroseconds: 0)
                     .forEachLine(maxLineBytes: maxLineBytes) { out.append(Array(UnsafeBufferPointer(start: $0, count: $1))) }
             }
-            let reader = LineReader(maxLineBytes: maxLineBytes)
-            var read: [[UInt8]] = []
-            let body: (UnsafePointer<UInt8>, Int) -> Void = { read.append(Array(UnsafeBufferPointer(start: $0, count: $1))) }
-            bytes.withUnsafeBytes { reader.feed($0, body) }
-            reader.finish(body)
+            let (read, reader) = Self.read(bytes, maxLineBytes: maxLineBytes) { bytes.count }
             if bytes.isEmpty {
                 #expect(out == [[]] && cut == 0)
             } else {
