@@ -12,14 +12,15 @@ import RealmMetricsCore
 /// ``truncatedLines``; the rest of it up to the next newline is skipped.
 public final class LineReader {
     public var maxLineBytes: Int { splitter.maxLineBytes }
-    private var splitter: LineSplitter
+    // One owner; read per chunk and line without run-time exclusivity checks.
+    @exclusivity(unchecked) private var splitter: LineSplitter
     private let buffer: UnsafeMutablePointer<UInt8>
     private let capacity: Int
     /// Bytes [0, filled) of `buffer` hold the unfinished line carried over from the last read.
-    private var filled = 0
+    @exclusivity(unchecked) private var filled = 0
 
-    public private(set) var truncatedLines: Int64 = 0
-    public private(set) var bytesRead: Int64 = 0
+    @exclusivity(unchecked) public private(set) var truncatedLines: Int64 = 0
+    @exclusivity(unchecked) public private(set) var bytesRead: Int64 = 0
 
     public init(maxLineBytes: Int = 65536, chunkBytes: Int = 1 << 20) {
         splitter = LineSplitter(maxLineBytes: maxLineBytes)

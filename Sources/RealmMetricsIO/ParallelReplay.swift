@@ -22,15 +22,17 @@ import RealmMetricsCore
 /// of each read (and a line already too long, to be cut), each classifier splits its part of a chunk;
 /// a last line without newline is handed on at the end of each file.
 final class ParallelReplay: @unchecked Sendable {
-    /// Results of one part of a chunk: matched lines and the counts of all lines.
+    /// Results of one part of a chunk: matched lines and the counts of all lines. Written by one
+    /// classifier, then read by the applier after the chunk's semaphore: no access overlaps, so the
+    /// per-line properties skip the run-time exclusivity checks.
     final class PartResult {
-        var rules: UnsafeMutablePointer<Int32>
-        var messages: UnsafeMutablePointer<Int32>
-        var vectors: UnsafeMutablePointer<Int>
-        var capacity: Int
-        var count = 0
-        var counts = PipelineStats()
-        var truncated: Int64 = 0
+        @exclusivity(unchecked) var rules: UnsafeMutablePointer<Int32>
+        @exclusivity(unchecked) var messages: UnsafeMutablePointer<Int32>
+        @exclusivity(unchecked) var vectors: UnsafeMutablePointer<Int>
+        @exclusivity(unchecked) var capacity: Int
+        @exclusivity(unchecked) var count = 0
+        @exclusivity(unchecked) var counts = PipelineStats()
+        @exclusivity(unchecked) var truncated: Int64 = 0
         let stride: Int
 
         init(stride: Int, capacity: Int = 4096) {
@@ -112,8 +114,9 @@ final class ParallelReplay: @unchecked Sendable {
     private let free: DispatchSemaphore
     private let ready: [DispatchSemaphore]
 
-    private(set) var truncatedLines: Int64 = 0
-    private(set) var bytesRead: Int64 = 0
+    /// Written by the applier and by the reader respectively, read after both finished.
+    @exclusivity(unchecked) private(set) var truncatedLines: Int64 = 0
+    @exclusivity(unchecked) private(set) var bytesRead: Int64 = 0
 
     init(chain: PipelineChain, threads: Int, maxLineBytes: Int, chunkBytes: Int = 4 << 20, ringSize: Int = 4) {
         precondition(chain.pipelines.allSatisfy { $0.patterns.rules.count < 1 << ParallelReplay.setShift })

@@ -158,10 +158,13 @@ public enum LineOutcome: Sendable, Equatable {
 /// Turns lines into metric state: envelope → ignore rules → prefiltered rules (first match wins) →
 /// actions on the ``MetricStore``. One instance per thread; the hot path allocates nothing for lines
 /// that match no rule.
+///
+/// A pipeline has one owner and no access to its state overlaps another, so the properties written
+/// per line skip the run-time exclusivity checks (`@exclusivity(unchecked)`).
 public final class LinePipeline {
     public let patterns: PatternSet
     public let store: MetricStore
-    public internal(set) var stats = PipelineStats()
+    @exclusivity(unchecked) public internal(set) var stats = PipelineStats()
     let scratch: RegexScratch
     let mask: UnsafeMutablePointer<UInt64>
     /// Scratch for the prefilter's scan.
@@ -179,7 +182,7 @@ public final class LinePipeline {
     let allJIT: Bool
     /// Warnings for the operator (a worker's log level that cannot feed some metrics); the owner
     /// takes and prints them (``takeWarnings()``).
-    public internal(set) var warnings: [String] = []
+    @exclusivity(unchecked) public internal(set) var warnings: [String] = []
 
     public func takeWarnings() -> [String] {
         defer { warnings.removeAll() }
@@ -187,7 +190,7 @@ public final class LinePipeline {
     }
 
     /// The parts of the last line the envelope split (valid after ``process(_:_:worker:)``).
-    public private(set) var lastParts = EnvelopeParts(message: 0..<0)
+    @exclusivity(unchecked) public private(set) var lastParts = EnvelopeParts(message: 0..<0)
 
     public init(patterns: PatternSet, store: MetricStore = MetricStore(), matchLimit: UInt32 = RegexScratch.defaultMatchLimit) {
         self.patterns = patterns
@@ -275,7 +278,7 @@ public final class LinePipeline {
         return nil
     }
 
-    private var lastOutcome: LineOutcome = .unmatched
+    @exclusivity(unchecked) private var lastOutcome: LineOutcome = .unmatched
     /// Why the last ``splitEnvelope(_:_:from:)`` that returned nil did so.
     var lastEnvelopeOutcome: LineOutcome { lastOutcome }
 

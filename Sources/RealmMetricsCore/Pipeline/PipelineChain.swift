@@ -3,8 +3,8 @@
 public final class PipelineChain {
     public let pipelines: [LinePipeline]
     public let store: MetricStore
-    /// Line outcomes.
-    private var lineStats = PipelineStats()
+    /// Line outcomes (one owner, like the pipelines: no run-time exclusivity checks).
+    @exclusivity(unchecked) private var lineStats = PipelineStats()
 
     public init(patternSets: [PatternSet], store: MetricStore = MetricStore(), matchLimit: UInt32 = RegexScratch.defaultMatchLimit) {
         precondition(!patternSets.isEmpty, "a pipeline needs at least one pattern set")
