@@ -70,7 +70,7 @@ public struct LineSplitter: Sendable {
     /// Hands each line in bytes [from, to) of `base` to `body` as its start and length (the rule
     /// above: no `\n`, cut to `maxLineBytes`, else one trailing `\r` removed); the last one also when
     /// it does not end in `\n`. No bytes, no line. Returns how many lines were cut.
-    @inlinable @inline(__always)
+    @inlinable @inline(__always) @discardableResult
     public static func forEachLine<E: Error>(_ base: UnsafePointer<UInt8>, from: Int, to: Int, maxLineBytes: Int,
                                              _ body: (UnsafePointer<UInt8>, Int) throws(E) -> Void) throws(E) -> Int64 {
         var cut: Int64 = 0
