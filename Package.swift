@@ -31,17 +31,12 @@ let package = Package(
         // Pure core: pattern files, compiled matcher, metric state and reconciliation, encodings. No I/O.
         .target(
             name: "RealmMetricsCore",
-            dependencies: ["CPCRE2", .product(name: "Yams", package: "Yams")],
-            // The pipeline is single-owner by design (one thread, no shared mutable state), so the
-            // run-time exclusivity checks on every property access of the hot path buy nothing.
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+            dependencies: ["CPCRE2", .product(name: "Yams", package: "Yams")]
         ),
         // I/O: reading files and stdin, writing outputs, locating pattern files.
         .target(
             name: "RealmMetricsIO",
-            dependencies: ["RealmMetricsCore", "CSystemdJournal"],
-            // Each stage has one owner (see RealmMetricsCore); the per-line loops skip run-time checks.
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+            dependencies: ["RealmMetricsCore", "CSystemdJournal"]
         ),
         // Thin executable: options → configuration → library calls.
         .executableTarget(

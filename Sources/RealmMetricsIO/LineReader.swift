@@ -2,27 +2,29 @@
 import Glibc
 #endif
 
+import RealmMetricsCore
+
 /// Splits the bytes of a file descriptor into lines without copying them: `read(2)` in large chunks,
-/// `memchr` for newlines, each line handed to the caller as a pointer and a length (no newline, one
-/// trailing `\r` removed). Invalid UTF-8 and NUL bytes pass through unchanged.
+/// each line handed to the caller as a pointer and a length, by the rule of ``LineSplitter`` (no
+/// newline, one trailing `\r` removed; invalid UTF-8 and NUL bytes pass through unchanged).
 ///
 /// A line longer than `maxLineBytes` is cut to that length, handed on once, and counted in
 /// ``truncatedLines``; the rest of it up to the next newline is skipped.
 public final class LineReader {
-    public let maxLineBytes: Int
+    public var maxLineBytes: Int { splitter.maxLineBytes }
+    // One owner; read per chunk and line without run-time exclusivity checks.
+    @exclusivity(unchecked) private var splitter: LineSplitter
     private let buffer: UnsafeMutablePointer<UInt8>
     private let capacity: Int
     /// Bytes [0, filled) of `buffer` hold the unfinished line carried over from the last read.
-    private var filled = 0
-    /// Skipping the rest of a line that was already cut.
-    private var discarding = false
+    @exclusivity(unchecked) private var filled = 0
 
-    public private(set) var truncatedLines: Int64 = 0
-    public private(set) var bytesRead: Int64 = 0
+    @exclusivity(unchecked) public private(set) var truncatedLines: Int64 = 0
+    @exclusivity(unchecked) public private(set) var bytesRead: Int64 = 0
 
     public init(maxLineBytes: Int = 65536, chunkBytes: Int = 1 << 20) {
-        self.maxLineBytes = max(1, maxLineBytes)
-        capacity = max(chunkBytes, 2 * self.maxLineBytes) + 1
+        splitter = LineSplitter(maxLineBytes: maxLineBytes)
+        capacity = max(chunkBytes, 2 * splitter.maxLineBytes) + 1
         buffer = .allocate(capacity: capacity)
     }
 
@@ -52,9 +54,9 @@ public final class LineReader {
 
     /// Hands on a held partial line (at the end of a file that will not grow).
     public func finish(_ body: (UnsafePointer<UInt8>, Int) -> Void) {
-        if filled > 0 && !discarding { deliver(buffer, filled, body) }
+        let last = splitter.finish(from: 0, to: filled)
+        truncatedLines += LineSplitter.forEachLine(buffer, from: last.lowerBound, to: last.upperBound, maxLineBytes: maxLineBytes, body)
         filled = 0
-        discarding = false
     }
 
     /// Feeds bytes that are already in memory (for tests and non-fd sources).
@@ -69,43 +71,18 @@ public final class LineReader {
         }
     }
 
+    /// Hands on the lines that the `n` bytes read after the held ones complete, and holds what is left.
     private func consume(newBytes n: Int, _ body: (UnsafePointer<UInt8>, Int) -> Void) {
         let end = filled + n
-        var lineStart = 0
-        // Only the new bytes can hold a newline: the carried part had none.
-        var scan = filled
-        while scan < end, let hit = memchr(buffer + scan, 0x0A, end - scan) {
-            let nl = buffer.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-            if discarding {
-                discarding = false
-            } else {
-                deliver(buffer + lineStart, nl - lineStart, body)
-            }
-            lineStart = nl + 1
-            scan = lineStart
+        guard let begin = splitter.skipCutLine(buffer, from: 0, to: end) else {
+            filled = 0
+            return
         }
-        var rest = end - lineStart
-        if discarding {
-            rest = 0
-        } else if rest > maxLineBytes {
-            deliver(buffer + lineStart, maxLineBytes, body, truncated: true)
-            discarding = true
-            rest = 0
-        }
-        if rest > 0 && lineStart > 0 { buffer.update(from: buffer + lineStart, count: rest) }
+        // Only the new bytes can hold a newline: the held part had none.
+        let (lines, held) = splitter.take(buffer, from: begin, scanned: filled, to: end)
+        truncatedLines += LineSplitter.forEachLine(buffer, from: lines.lowerBound, to: lines.upperBound, maxLineBytes: maxLineBytes, body)
+        let rest = end - held
+        if rest > 0 && held > 0 { buffer.update(from: buffer + held, count: rest) }
         filled = rest
-    }
-
-    @inline(__always)
-    private func deliver(_ start: UnsafeMutablePointer<UInt8>, _ length: Int, _ body: (UnsafePointer<UInt8>, Int) -> Void, truncated: Bool = false) {
-        var length = length
-        if length > maxLineBytes {
-            length = maxLineBytes
-            truncatedLines += 1
-        } else if truncated {
-            truncatedLines += 1
-        }
-        if !truncated && length > 0 && start[length - 1] == 0x0D { length -= 1 }
-        body(start, length)
     }
 }

@@ -12,25 +12,27 @@ import RealmMetricsCore
 /// The reader fills chunks of whole lines with `read(2)` (a line cut over two reads is carried into the
 /// next chunk). Each classifier thread owns one ``LinePipeline`` per pattern set (over the same
 /// immutable sets as the chain), splits its part of a chunk into lines, matches them (each set in turn,
-/// as ``PipelineChain`` does) and keeps only what applying needs: the set and rule, where the message
-/// starts, and a copy of the captures, plus the counts of every outcome. The calling thread is
-/// the one owner of the metric state: it applies the matched lines chunk by chunk, part by part, so the
+/// by ``PipelineChain/inTurn(sets:_:)`` as the chain does) and keeps only what applying needs: the set
+/// and rule, where the message starts, and a copy of the captures, plus the counts of every outcome.
+/// The calling thread is the one owner of the metric state: it applies the matched lines chunk by chunk, part by part, so the
 /// effects come in exactly the order of the file, as with a single thread. Chunks live in a ring; a
 /// chunk goes back to the reader only after it was applied, so messages point into live bytes.
 ///
-/// Line splitting follows ``LineReader``: no newline, one trailing `\r` removed, a line longer than
-/// `maxLineBytes` cut to that length and counted, the rest of it up to the next newline skipped, a last
-/// line without newline handed on at the end of each file.
+/// Lines are split by ``LineSplitter``, as ``LineReader`` splits them: the reader finds the whole lines
+/// of each read (and a line already too long, to be cut), each classifier splits its part of a chunk;
+/// a last line without newline is handed on at the end of each file.
 final class ParallelReplay: @unchecked Sendable {
-    /// Results of one part of a chunk: matched lines and the counts of all lines.
+    /// Results of one part of a chunk: matched lines and the counts of all lines. Written by one
+    /// classifier, then read by the applier after the chunk's semaphore: no access overlaps, so the
+    /// per-line properties skip the run-time exclusivity checks.
     final class PartResult {
-        var rules: UnsafeMutablePointer<Int32>
-        var messages: UnsafeMutablePointer<Int32>
-        var vectors: UnsafeMutablePointer<Int>
-        var capacity: Int
-        var count = 0
-        var counts = PipelineStats()
-        var truncated: Int64 = 0
+        @exclusivity(unchecked) var rules: UnsafeMutablePointer<Int32>
+        @exclusivity(unchecked) var messages: UnsafeMutablePointer<Int32>
+        @exclusivity(unchecked) var vectors: UnsafeMutablePointer<Int>
+        @exclusivity(unchecked) var capacity: Int
+        @exclusivity(unchecked) var count = 0
+        @exclusivity(unchecked) var counts = PipelineStats()
+        @exclusivity(unchecked) var truncated: Int64 = 0
         let stride: Int
 
         init(stride: Int, capacity: Int = 4096) {
@@ -112,8 +114,9 @@ final class ParallelReplay: @unchecked Sendable {
     private let free: DispatchSemaphore
     private let ready: [DispatchSemaphore]
 
-    private(set) var truncatedLines: Int64 = 0
-    private(set) var bytesRead: Int64 = 0
+    /// Written by the applier and by the reader respectively, read after both finished.
+    @exclusivity(unchecked) private(set) var truncatedLines: Int64 = 0
+    @exclusivity(unchecked) private(set) var bytesRead: Int64 = 0
 
     init(chain: PipelineChain, threads: Int, maxLineBytes: Int, chunkBytes: Int = 4 << 20, ringSize: Int = 4) {
         precondition(chain.pipelines.allSatisfy { $0.patterns.rules.count < 1 << ParallelReplay.setShift })
@@ -172,12 +175,12 @@ final class ParallelReplay: @unchecked Sendable {
         /// Bytes [begin, filled) of `chunk` are not handed on yet.
         var begin = 0
         var filled = 0
-        var discarding = false
+        var splitter = LineSplitter(maxLineBytes: maxLineBytes)
         var failure: ReadFailure? = nil
 
         free.wait()
         fileLoop: for file in files {
-            begin = 0; filled = 0; discarding = false
+            begin = 0; filled = 0
             while true {
                 // Keep room for a full read: move a long carried tail to the front.
                 if chunk.capacity - filled < maxLineBytes + 1 && begin > 0 {
@@ -193,45 +196,31 @@ final class ParallelReplay: @unchecked Sendable {
                 }
                 if n == 0 {
                     // End of file: the last line without newline goes too, unless it is the rest of a cut line.
-                    if filled > begin && !discarding {
-                        hand(chunk, begin, filled, worker: file.worker)
+                    let last = splitter.finish(from: begin, to: filled)
+                    if !last.isEmpty {
+                        hand(chunk, last.lowerBound, last.upperBound, worker: file.worker)
                         (chunk, index) = next(after: index, carrying: chunk, from: filled, to: filled)
                     }
                     begin = 0; filled = 0
                     continue fileLoop
                 }
                 bytesRead += Int64(n)
-                let newStart = filled
                 filled += n
-                if discarding {
-                    // Skip to the end of the line that was cut.
-                    guard let hit = memchr(chunk.buffer + newStart, 0x0A, n) else {
-                        begin = 0; filled = 0
-                        continue
-                    }
-                    begin = chunk.buffer.distance(to: hit.assumingMemoryBound(to: UInt8.self)) + 1
-                    discarding = false
+                guard let after = splitter.skipCutLine(chunk.buffer, from: begin, to: filled) else {
+                    begin = 0; filled = 0
+                    continue
                 }
+                begin = after
                 if filled - begin < chunkBytes && chunk.capacity - filled > maxLineBytes {
                     // Too little for a chunk yet (a pipe hands out small pieces): read more first.
                     continue
                 }
-                // Whole lines end at the last newline; a tail longer than a line may be is cut and handed on too.
-                let tail: Int
-                if let last = lastNewline(chunk.buffer, begin, filled) {
-                    tail = last + 1
-                } else {
-                    tail = begin
-                }
-                if filled - tail > maxLineBytes {
-                    hand(chunk, begin, filled, worker: file.worker)
-                    discarding = true
-                    (chunk, index) = next(after: index, carrying: chunk, from: filled, to: filled)
-                    begin = 0; filled = 0
-                } else if tail > begin {
-                    hand(chunk, begin, tail, worker: file.worker)
-                    let carried = filled - tail
-                    (chunk, index) = next(after: index, carrying: chunk, from: tail, to: filled)
+                // Whole lines, and a last line already longer than a line may be (the classifiers cut it).
+                let (lines, held) = splitter.take(chunk.buffer, from: begin, scanned: begin, to: filled)
+                if !lines.isEmpty {
+                    hand(chunk, lines.lowerBound, lines.upperBound, worker: file.worker)
+                    let carried = filled - held
+                    (chunk, index) = next(after: index, carrying: chunk, from: held, to: filled)
                     begin = 0; filled = carried
                 }
             }
@@ -240,16 +229,6 @@ final class ParallelReplay: @unchecked Sendable {
         chunk.isLast = true
         for r in ready { r.signal() }
         return failure
-    }
-
-    /// The offset of the last newline in bytes [begin, end) of `buffer`.
-    private func lastNewline(_ buffer: UnsafeMutablePointer<UInt8>, _ begin: Int, _ end: Int) -> Int? {
-        var i = end - 1
-        while i >= begin {
-            if buffer[i] == 0x0A { return i }
-            i -= 1
-        }
-        return nil
     }
 
     /// Splits bytes [begin, end) of `chunk` into one part per classifier at line starts and wakes them.
@@ -290,7 +269,6 @@ final class ParallelReplay: @unchecked Sendable {
         let first = pipelines[0]
         let chained = pipelines.count > 1
         var index = 0
-        let limit = maxLineBytes
         while true {
             ready[part].wait()
             let chunk = ring[index]
@@ -301,47 +279,31 @@ final class ParallelReplay: @unchecked Sendable {
             }
             let result = chunk.parts[part]
             result.reset()
-            let buffer = chunk.buffer
-            var s = chunk.bounds[part]
-            let hi = chunk.bounds[part + 1]
+            let buffer = UnsafePointer(chunk.buffer)
             var counts = PipelineStats()
-            var truncated: Int64 = 0
-            while s < hi {
-                let e: Int
-                if let nl = memchr(buffer + s, 0x0A, hi - s) {
-                    e = buffer.distance(to: nl.assumingMemoryBound(to: UInt8.self))
-                } else {
-                    e = hi
-                }
-                var length = e - s
-                if length > limit {
-                    length = limit
-                    truncated += 1
-                } else if length > 0 && buffer[s + length - 1] == 0x0D {
-                    length -= 1
-                }
+            let truncated = LineSplitter.forEachLine(buffer, from: chunk.bounds[part], to: chunk.bounds[part + 1], maxLineBytes: maxLineBytes) { line, length in
+                let s = buffer.distance(to: line)
                 counts.linesRead += 1
                 if !chained {
-                    let (outcome, offset) = first.classify(buffer + s, length)
+                    let (outcome, offset) = first.classify(line, length)
                     counts.count(outcome)
                     if case let .matched(rule) = outcome {
                         first.copyCaptures(into: result.append(rule: rule, message: s + offset))
                     }
                 } else {
-                    // As PipelineChain.process: each set in turn until one matches or ignores the line.
-                    var decided = LineOutcome.envelopeMismatch
-                    for (set, classifier) in pipelines.enumerated() {
-                        let (outcome, offset) = classifier.classify(buffer + s, length)
-                        if outcome == .envelopeMismatch { continue }
-                        decided = outcome
-                        if case let .matched(rule) = outcome {
-                            classifier.copyCaptures(into: result.append(rule: set << ParallelReplay.setShift | rule, message: s + offset))
-                        }
-                        if outcome != .unmatched { break }
+                    // As PipelineChain.process: each set in turn until one decides the line (a matching
+                    // set is the last one run, so its match data still holds the captures).
+                    var offset = 0
+                    let (set, outcome) = PipelineChain.inTurn(sets: pipelines.count) { set in
+                        let classified = pipelines[set].classify(line, length)
+                        offset = classified.1
+                        return classified.0
                     }
-                    counts.count(decided)
+                    counts.count(outcome)
+                    if case let .matched(rule) = outcome {
+                        pipelines[set].copyCaptures(into: result.append(rule: set << ParallelReplay.setShift | rule, message: s + offset))
+                    }
                 }
-                s = e + 1
             }
             result.counts = counts
             result.truncated = truncated

@@ -6,9 +6,10 @@ import RealmMetricsCore
 /// The first byte picks the target:
 /// - even: the rest is a pattern file; it must load or be refused with an error, never crash, and a
 ///   loaded set must process a few lines;
-/// - odd: the rest is log input, split into lines and fed to the built-in realm-sync-worker and ros1
-///   pattern sets; the first rule found must be the first whose regex matches (the prefilter skips
-///   nothing it should not), and the gauges must never go negative.
+/// - odd: the rest is log input, split into lines as the readers split them (``LineSplitter``) and fed
+///   to the built-in realm-sync-worker and ros1 pattern sets; the first rule found must be the first
+///   whose regex matches (the prefilter skips nothing it should not), and the gauges must never go
+///   negative.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
@@ -28,14 +29,11 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         for pipeline in FuzzFixtures.pipelines() {
             let worker = pipeline.store.workerID("w")
             let scratch = RegexScratch(maxCaptures: pipeline.patterns.maxCaptures)
-            var start = 0
-            for i in 0...body.count where i == body.count || body[i] == 0x0A {
-                let line = body.baseAddress! + start
-                let outcome = pipeline.process(line, i - start, worker: worker)
-                start = i + 1
+            LineSplitter.forEachLine(body.baseAddress!, from: 0, to: body.count, maxLineBytes: 65536) { line, length in
+                let outcome = pipeline.process(line, length, worker: worker)
                 // The prefilter may only skip rules that cannot match: trying every rule in order must
                 // find the same first match.
-                guard outcome == .unmatched || { if case .matched = outcome { true } else { false } }() else { continue }
+                guard outcome == .unmatched || { if case .matched = outcome { true } else { false } }() else { return }
                 let message = pipeline.lastParts.message
                 let first = pipeline.patterns.rules.firstIndex { scratch.match($0.regex, line + message.lowerBound, message.count) == .match }
                 precondition(outcome == (first.map { LineOutcome.matched(rule: $0) } ?? .unmatched), "the prefilter hid a rule that matches")

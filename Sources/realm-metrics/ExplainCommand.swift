@@ -21,13 +21,10 @@ struct ExplainCommand: ParsableCommand {
     func run() throws {
         let sets: [PatternSet]
         do { sets = try loadPatternSets(patternOptions.patternReferences) } catch { throw fail(error) }
-        var chosen = (sets[0], Explanation.explain(line, patterns: sets[0]))
-        for set in sets.dropFirst() where chosen.1.rule == nil && !chosen.1.outcome.hasPrefix("ignored") {
-            chosen = (set, Explanation.explain(line, patterns: set))
-        }
+        let (index, explanation) = Explanation.explain(line, patternSets: sets)
         let out = FDWriter.standardOutput()
-        out.write("patterns: \(chosen.0.format) (\(chosen.0.files.first ?? ""))\n")
-        out.write(chosen.1.render(prefix: patternOptions.resolvedPrefix))
+        out.write("patterns: \(sets[index].format) (\(sets[index].files.first ?? ""))\n")
+        out.write(explanation.render(prefix: patternOptions.resolvedPrefix))
         out.flush()
     }
 }

@@ -1,21 +1,22 @@
-/// The actions of rules that touch only fixed metric names (`count`, `add`, `open`, `close`,
-/// `close_prefix` without `{capture}` in the name), compiled to plain values in flat buffers: applying
-/// such a rule copies no enum payloads, does no reference counting and builds a gauge key with one
-/// string decode. Rules with other actions (worker life, log level, templated names) keep the general
-/// path, as does a key with a non-ASCII byte, so both paths give identical keys.
+/// Every rule's actions compiled to plain values in flat buffers, and the one interpreter that applies
+/// them (``LinePipeline/apply(rule:message:captures:worker:recorder:)``). A fixed metric name is bound
+/// to its store id once, here; a templated name keeps its ``NameTemplate`` and is resolved per line.
+/// Applying a rule with fixed names copies no enum payloads, does no reference counting and builds a
+/// gauge key with one string decode (a key with a non-ASCII byte, or a long one, is decoded part by
+/// part instead, which repairs invalid UTF-8 in each capture on its own).
 final class CompiledActions {
     struct Op {
-        enum Kind: Int32 { case count, add, open, close, closePrefix }
+        enum Kind: Int32 { case count, add, open, close, closePrefix, workerStart, workerEnd, logLevel }
         var kind: Kind
-        /// The metric's store id.
+        /// The metric's store id when its name is fixed, else -1 (the name is resolved from `names[op.name]`).
         var id: Int
-        /// The capture holding the amount, or -1 for one.
-        var amountGroup: Int
+        /// The metric's name template in `names`, or -1 for worker and log-level actions.
+        var name: Int
+        /// The capture holding the amount (-1: one), or for `logLevel` the level word.
+        var group: Int
         /// The key's parts: `keyCount` entries of `parts` from `keyStart`.
         var keyStart: Int
         var keyCount: Int
-        /// Index of this action in its rule (for the general path).
-        var action: Int
     }
 
     /// One piece of a key: a capture group, or (group -1) `length` literal bytes at `offset` of `bytes`.
@@ -26,72 +27,63 @@ final class CompiledActions {
     }
 
     let ops: UnsafeMutablePointer<Op>
-    /// Per rule: first op, or -1 when the rule takes the general path; and how many ops.
+    /// Per rule: its first op and how many ops it has.
     let ruleStarts: UnsafeMutablePointer<Int>
     let ruleCounts: UnsafeMutablePointer<Int>
     let parts: UnsafeMutablePointer<Part>
     let bytes: UnsafeMutablePointer<UInt8>
+    /// The metric name of each op that has one (`Op.name`): its source, and for a templated one its parts.
+    let names: [NameTemplate]
     /// Where keys are assembled.
     let keyBuffer: UnsafeMutablePointer<UInt8>
     static let keyCapacity = 256
 
-    /// `boundIDs[r][a]` is the store id of action `a` of rule `r` when its name is fixed, else -1.
-    init(rules: [CompiledRule], boundIDs: [[Int]]) {
+    /// Compiles the actions of `rules`, binding each fixed name to its id in `store` (rule by rule,
+    /// action by action: counters with ``MetricStore/counterID(_:)``, gauges with ``MetricStore/gaugeID(_:)``).
+    init(rules: [CompiledRule], store: MetricStore) {
         var ops: [Op] = []
         var parts: [Part] = []
         var bytes: [UInt8] = []
+        var names: [NameTemplate] = []
         var starts: [Int] = []
         var counts: [Int] = []
-        for (r, rule) in rules.enumerated() {
-            var ruleOps: [Op] = []
-            var fast = true
-            for (a, action) in rule.actions.enumerated() {
-                let id = boundIDs[r][a]
-                func key(_ template: KeyTemplate) -> (Int, Int) {
-                    let start = parts.count
-                    for part in template.parts {
-                        switch part {
-                        case let .literal(text):
-                            parts.append(Part(group: -1, offset: bytes.count, length: text.utf8.count))
-                            bytes += Array(text.utf8)
-                        case let .capture(group, _):
-                            parts.append(Part(group: group, offset: 0, length: 0))
-                        }
-                    }
-                    return (start, parts.count - start)
+        func key(_ template: KeyTemplate) -> (Int, Int) {
+            let start = parts.count
+            for part in template.parts {
+                switch part {
+                case let .literal(text):
+                    parts.append(Part(group: -1, offset: bytes.count, length: text.utf8.count))
+                    bytes += Array(text.utf8)
+                case let .capture(group, _):
+                    parts.append(Part(group: group, offset: 0, length: 0))
                 }
-                func amount(_ amount: Amount) -> Int {
-                    if case let .capture(group, _) = amount { return group }
-                    return -1
-                }
-                guard id >= 0 else { fast = false; break }
+            }
+            return (start, parts.count - start)
+        }
+        func amount(_ amount: Amount) -> Int {
+            if case let .capture(group, _) = amount { return group }
+            return -1
+        }
+        func metric(_ kind: Op.Kind, _ name: NameTemplate, group: Int = -1, key: (Int, Int) = (0, 0)) -> Op {
+            let id = !name.isFixed ? -1 : kind == .count ? store.counterID(name.source) : store.gaugeID(name.source)
+            names.append(name)
+            return Op(kind: kind, id: id, name: names.count - 1, group: group, keyStart: key.0, keyCount: key.1)
+        }
+        for rule in rules {
+            starts.append(ops.count)
+            for action in rule.actions {
                 switch action {
-                case let .count(_, by):
-                    ruleOps.append(Op(kind: .count, id: id, amountGroup: amount(by), keyStart: 0, keyCount: 0, action: a))
-                case let .add(_, by):
-                    ruleOps.append(Op(kind: .add, id: id, amountGroup: amount(by), keyStart: 0, keyCount: 0, action: a))
-                case let .open(_, template), let .close(_, template), let .closePrefix(_, template):
-                    let (start, count) = key(template)
-                    let kind: Op.Kind
-                    switch action {
-                    case .open: kind = .open
-                    case .close: kind = .close
-                    default: kind = .closePrefix
-                    }
-                    ruleOps.append(Op(kind: kind, id: id, amountGroup: -1, keyStart: start, keyCount: count, action: a))
-                default:
-                    fast = false
+                case let .count(name, by): ops.append(metric(.count, name, group: amount(by)))
+                case let .add(name, by): ops.append(metric(.add, name, group: amount(by)))
+                case let .open(name, template): ops.append(metric(.open, name, key: key(template)))
+                case let .close(name, template): ops.append(metric(.close, name, key: key(template)))
+                case let .closePrefix(name, template): ops.append(metric(.closePrefix, name, key: key(template)))
+                case .workerStart: ops.append(Op(kind: .workerStart, id: -1, name: -1, group: -1, keyStart: 0, keyCount: 0))
+                case .workerEnd: ops.append(Op(kind: .workerEnd, id: -1, name: -1, group: -1, keyStart: 0, keyCount: 0))
+                case let .logLevel(group, _): ops.append(Op(kind: .logLevel, id: -1, name: -1, group: group, keyStart: 0, keyCount: 0))
                 }
-                if !fast { break }
             }
-            if fast {
-                starts.append(ops.count)
-                counts.append(ruleOps.count)
-                ops += ruleOps
-            } else {
-                starts.append(-1)
-                counts.append(0)
-            }
+            counts.append(ops.count - starts[starts.count - 1])
         }
         self.ops = .allocate(capacity: max(1, ops.count))
         self.ops.initialize(from: ops, count: ops.count)
@@ -103,6 +95,7 @@ final class CompiledActions {
         ruleStarts.initialize(from: starts, count: starts.count)
         ruleCounts = .allocate(capacity: max(1, counts.count))
         ruleCounts.initialize(from: counts, count: counts.count)
+        self.names = names
         keyBuffer = .allocate(capacity: CompiledActions.keyCapacity)
     }
 
@@ -113,47 +106,116 @@ final class CompiledActions {
 }
 
 extension LinePipeline {
-    /// Applies a rule through its compiled actions; false when the rule takes the general path.
-    @inline(__always)
-    func applyCompiled(rule index: Int, message: UnsafePointer<UInt8>, worker: Int) -> Bool {
+    /// Applies the actions of rule `index`, in order, to the store for `worker`, with the captures of
+    /// its match on `message`; counts bad numbers, duplicate opens, orphan closes, cardinality overflows
+    /// and worker starts, and gathers log-level warnings. With a `recorder`, every effect (and every
+    /// action skipped, with why) is recorded there.
+    func apply(rule index: Int, message: UnsafePointer<UInt8>, captures: CaptureVector, worker: Int, recorder: EffectRecorder?) {
         let compiled = compiledActions
         let first = compiled.ruleStarts[index]
-        guard first >= 0 else { return false }
         for i in first..<(first + compiled.ruleCounts[index]) {
             let op = compiled.ops[i]
+            // A templated name, resolved for this line (for a fixed one, `names[op.name].source`).
+            var name: String? = nil
             switch op.kind {
             case .count, .add:
                 var n: Int64 = 1
-                if op.amountGroup >= 0 {
-                    guard let v = number(bytes(op.amountGroup, message)) else {
+                if op.group >= 0 {
+                    guard let v = number(bytes(op.group, message, captures)) else {
                         stats.badNumbers += 1
+                        recorder?.record(.skipped("capture is not a whole number"))
                         continue
                     }
                     n = v
                 }
+                let id = op.id >= 0 ? op.id : templatedID(op, message, captures, name: &name)
                 if op.kind == .count {
-                    store.addCounter(op.id, n)
+                    store.addCounter(id, n)
+                    recorder?.record(.count(name ?? compiled.names[op.name].source, n))
                 } else {
-                    store.addTotal(gauge: op.id, worker: worker, n)
+                    store.addTotal(gauge: id, worker: worker, n)
+                    recorder?.record(.add(name ?? compiled.names[op.name].source, n))
                 }
             case .open, .close, .closePrefix:
-                let k = compiledKey(op, message) ?? generalKey(rule: index, action: op.action, message)
+                let id = op.id >= 0 ? op.id : templatedID(op, message, captures, name: &name)
+                let k = compiledKey(op, message, captures) ?? partKey(op, message, captures)
                 switch op.kind {
                 case .open:
-                    if !store.open(gauge: op.id, worker: worker, key: k) { stats.duplicateOpens += 1 }
+                    let inserted = store.open(gauge: id, worker: worker, key: k)
+                    if !inserted { stats.duplicateOpens += 1 }
+                    recorder?.record(.open(name ?? compiled.names[op.name].source, key: k, wasOpen: !inserted))
                 case .close:
-                    if !store.close(gauge: op.id, worker: worker, key: k) { stats.orphanCloses += 1 }
+                    let removed = store.close(gauge: id, worker: worker, key: k)
+                    if !removed { stats.orphanCloses += 1 }
+                    recorder?.record(.close(name ?? compiled.names[op.name].source, key: k, wasOpen: removed))
                 default:
-                    store.close(gauge: op.id, worker: worker, keysWithPrefix: k)
+                    let closed = store.close(gauge: id, worker: worker, keysWithPrefix: k)
+                    recorder?.record(.closePrefix(name ?? compiled.names[op.name].source, prefix: k, closed: closed))
                 }
+            case .workerStart, .workerEnd, .logLevel:
+                applyWorker(op, message, captures, worker: worker, recorder: recorder)
             }
         }
-        return true
+    }
+
+    /// The store id of an op's templated metric name resolved for this line (registered when new); the
+    /// name goes to `name`.
+    @inline(never)
+    private func templatedID(_ op: CompiledActions.Op, _ message: UnsafePointer<UInt8>, _ captures: CaptureVector, name: inout String?) -> Int {
+        let resolved = resolve(compiledActions.names[op.name], message, captures)
+        name = resolved
+        return op.kind == .count ? store.counterID(resolved) : store.gaugeID(resolved)
+    }
+
+    /// A worker's start or end, or its log level.
+    @inline(never)
+    private func applyWorker(_ op: CompiledActions.Op, _ message: UnsafePointer<UInt8>, _ captures: CaptureVector,
+                             worker: Int, recorder: EffectRecorder?) {
+        switch op.kind {
+        case .workerStart:
+            store.resetWorker(worker, newLife: true)
+            stats.workerStarts += 1
+            recorder?.record(.workerStart)
+        case .workerEnd:
+            store.resetWorker(worker, newLife: false)
+            recorder?.record(.workerEnd)
+        default:
+            let b = bytes(op.group, message, captures)
+            guard let level = LogLevel(bytes: b) else {
+                recorder?.record(.skipped("unknown log level '\(String(decoding: b, as: UTF8.self))'"))
+                return
+            }
+            if store.workers[worker].logLevel != level {
+                let unfed = patterns.metricsUnfed(at: level)
+                if !unfed.isEmpty {
+                    warnings.append("worker \(store.workerKeys[worker]) logs at level \(level): it never writes the lines of these metrics, which stay at 0 (not a true zero): \(unfed.joined(separator: ", "))")
+                }
+            }
+            store.setLogLevel(level, worker: worker)
+            recorder?.record(.logLevel(level.description))
+        }
+    }
+
+    /// A templated metric name for this line: each capture sanitised and admitted under the template's
+    /// cardinality cap (a value over the cap is counted and folded into `other`).
+    private func resolve(_ template: NameTemplate, _ message: UnsafePointer<UInt8>, _ captures: CaptureVector) -> String {
+        var out = ""
+        for part in template.parts {
+            switch part {
+            case let .literal(s): out += s
+            case let .capture(group, _):
+                let value = MetricName.sanitizedTemplateValue(bytes(group, message, captures))
+                let admitted = store.admit(value, template: template.source, cap: template.cardinality)
+                if admitted != value { stats.cardinalityOverflows += 1 }
+                out += admitted
+            }
+        }
+        return out
     }
 
     /// The key assembled in one buffer and decoded once; nil when it is long or not ASCII.
     @inline(__always)
-    func compiledKey(_ op: CompiledActions.Op, _ message: UnsafePointer<UInt8>) -> String? {
+    func compiledKey(_ op: CompiledActions.Op, _ message: UnsafePointer<UInt8>, _ captures: CaptureVector) -> String? {
         let compiled = compiledActions
         let out = compiled.keyBuffer
         var n = 0
@@ -165,7 +227,7 @@ extension LinePipeline {
                 source = UnsafePointer(compiled.bytes + part.offset)
                 length = part.length
             } else {
-                let b = bytes(part.group, message)
+                let b = bytes(part.group, message, captures)
                 source = b.baseAddress ?? message
                 length = b.count
             }
@@ -181,12 +243,26 @@ extension LinePipeline {
         return String(decoding: UnsafeBufferPointer(start: out, count: n), as: UTF8.self)
     }
 
-    /// The key as the general path builds it.
-    func generalKey(rule: Int, action: Int, _ message: UnsafePointer<UInt8>) -> String {
-        switch patterns.rules[rule].actions[action] {
-        case let .open(_, key), let .close(_, key), let .closePrefix(_, key): expand(key.parts, message)
-        default: ""
+    /// The key decoded part by part (each capture's invalid UTF-8 repaired on its own).
+    func partKey(_ op: CompiledActions.Op, _ message: UnsafePointer<UInt8>, _ captures: CaptureVector) -> String {
+        let compiled = compiledActions
+        var out = ""
+        for p in op.keyStart..<(op.keyStart + op.keyCount) {
+            let part = compiled.parts[p]
+            if part.group < 0 {
+                out += String(decoding: UnsafeBufferPointer(start: compiled.bytes + part.offset, count: part.length), as: UTF8.self)
+            } else {
+                out += String(decoding: bytes(part.group, message, captures), as: UTF8.self)
+            }
         }
+        return out
+    }
+
+    /// The bytes of capture `group` of `message` (empty when the group did not take part).
+    @inline(__always)
+    func bytes(_ group: Int, _ message: UnsafePointer<UInt8>, _ captures: CaptureVector) -> UnsafeBufferPointer<UInt8> {
+        guard let r = captures.range(group) else { return UnsafeBufferPointer(start: message, count: 0) }
+        return UnsafeBufferPointer(start: message + r.lowerBound, count: r.count)
     }
 
     /// A whole number of at most 18 digits, or nil.

@@ -11,18 +11,27 @@ public struct Explanation: Sendable {
 
     /// Runs `line` through a fresh pipeline over `patterns` and records every step.
     public static func explain(_ line: String, patterns: PatternSet) -> Explanation {
-        let pipeline = LinePipeline(patterns: patterns)
-        let worker = pipeline.store.workerID("explain")
+        explain(line, patternSets: [patterns]).explanation
+    }
+
+    /// Runs `line` through a fresh chain over `patternSets` (at least one), as a fresh worker's line, and
+    /// records every step of the set that decides it (``PipelineChain/inTurn(sets:_:)``): the index of that
+    /// set in `patternSets`, and what it did. The outcome is the one the chain counts.
+    public static func explain(_ line: String, patternSets: [PatternSet]) -> (set: Int, explanation: Explanation) {
+        let chain = PipelineChain(patternSets: patternSets)
+        let worker = chain.store.workerID("explain")
         var explanation = Explanation()
-        var effects: [Effect] = []
+        let recorder = EffectRecorder()
         var bytes = Array(line.utf8)
         // Strip one trailing newline / carriage return as a reader would.
         while let last = bytes.last, last == 0x0A || last == 0x0D { bytes.removeLast() }
         let count = bytes.count
         bytes.append(0)
-        bytes.withUnsafeBufferPointer { buffer in
+        let set = bytes.withUnsafeBufferPointer { buffer in
             let start = buffer.baseAddress!
-            let outcome = withUnsafeMutablePointer(to: &effects) { pipeline.process(start, count, worker: worker, effects: $0) }
+            let (set, outcome) = chain.decide(start, count, worker: worker, recorder: recorder)
+            let pipeline = chain.pipelines[set]
+            let patterns = pipeline.patterns
             func text(_ r: Range<Int>?) -> String? { r.map { String(decoding: buffer[$0], as: UTF8.self) } }
             if outcome != .envelopeMismatch, !patterns.envelopes.isEmpty {
                 let parts = pipeline.lastParts
@@ -46,12 +55,13 @@ public struct Explanation: Sendable {
                 explanation.ruleLevel = rule.level
                 explanation.captures = pipeline.captures(of: rule, message: start + pipeline.lastParts.message.lowerBound)
             }
+            return set
         }
-        explanation.effects = effects
-        for (id, name) in pipeline.store.gaugeNames.enumerated() where pipeline.store.gaugeValue(id) != 0 {
-            explanation.gauges.append((name, pipeline.store.gaugeValue(id)))
+        explanation.effects = recorder.effects
+        for (id, name) in chain.store.gaugeNames.enumerated() where chain.store.gaugeValue(id) != 0 {
+            explanation.gauges.append((name, chain.store.gaugeValue(id)))
         }
-        return explanation
+        return (set, explanation)
     }
 
     /// Human-readable report.

@@ -40,7 +40,7 @@ public final class LayoutProbe {
     public let alternativeFormats: [String]
     let alternatives: [LinePipeline]
     /// Per worker: decided already (nothing more to look at).
-    @usableFromInline var decided: [Bool] = []
+    @exclusivity(unchecked) @usableFromInline var decided: [Bool] = []
     /// Per worker, while sampling: lines seen, lines the chosen sets recognised, and per alternative
     /// the lines it recognised.
     var seen: [Int] = []

@@ -111,6 +111,16 @@ public enum Effect: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// Collects, in order, the effects of the lines a pipeline applies while it is passed along: for
+/// `explain` and the `expect:` of pattern examples. The hot path passes none, and then no effect is built.
+public final class EffectRecorder {
+    public private(set) var effects: [Effect] = []
+
+    public init() {}
+
+    func record(_ effect: Effect) { effects.append(effect) }
+}
+
 /// The parts of a line that the envelope found, as byte ranges into the line.
 public struct EnvelopeParts: Sendable, Equatable {
     public var message: Range<Int>
@@ -148,17 +158,18 @@ public enum LineOutcome: Sendable, Equatable {
 /// Turns lines into metric state: envelope → ignore rules → prefiltered rules (first match wins) →
 /// actions on the ``MetricStore``. One instance per thread; the hot path allocates nothing for lines
 /// that match no rule.
+///
+/// A pipeline has one owner and no access to its state overlaps another, so the properties written
+/// per line skip the run-time exclusivity checks (`@exclusivity(unchecked)`).
 public final class LinePipeline {
     public let patterns: PatternSet
     public let store: MetricStore
-    public internal(set) var stats = PipelineStats()
+    @exclusivity(unchecked) public internal(set) var stats = PipelineStats()
     let scratch: RegexScratch
     let mask: UnsafeMutablePointer<UInt64>
     /// Scratch for the prefilter's scan.
     let hits: UnsafeMutablePointer<Int32>
-    /// Per rule, per action: the store id of a fixed metric name, or -1.
-    let boundIDs: [[Int]]
-    /// The actions of rules with fixed names as plain values.
+    /// Every rule's actions as plain values, applied by ``apply(rule:message:captures:worker:recorder:)``.
     let compiledActions: CompiledActions
     /// The rules' compiled code, in rule order (kept alive by `patterns`), for the hot loop.
     let ruleCodes: UnsafeMutablePointer<OpaquePointer>
@@ -171,7 +182,7 @@ public final class LinePipeline {
     let allJIT: Bool
     /// Warnings for the operator (a worker's log level that cannot feed some metrics); the owner
     /// takes and prints them (``takeWarnings()``).
-    public private(set) var warnings: [String] = []
+    @exclusivity(unchecked) public internal(set) var warnings: [String] = []
 
     public func takeWarnings() -> [String] {
         defer { warnings.removeAll() }
@@ -179,7 +190,7 @@ public final class LinePipeline {
     }
 
     /// The parts of the last line the envelope split (valid after ``process(_:_:worker:)``).
-    public private(set) var lastParts = EnvelopeParts(message: 0..<0)
+    @exclusivity(unchecked) public private(set) var lastParts = EnvelopeParts(message: 0..<0)
 
     public init(patterns: PatternSet, store: MetricStore = MetricStore(), matchLimit: UInt32 = RegexScratch.defaultMatchLimit) {
         self.patterns = patterns
@@ -198,18 +209,7 @@ public final class LinePipeline {
         allJIT = patterns.envelopes.allSatisfy(\.regex.isJITCompiled) && patterns.rules.allSatisfy(\.regex.isJITCompiled)
         ruleCodes = .allocate(capacity: max(1, patterns.rules.count))
         for (i, rule) in patterns.rules.enumerated() { ruleCodes[i] = rule.regex.code }
-        boundIDs = patterns.rules.map { rule in
-            rule.actions.map { action in
-                switch action {
-                case let .count(name, _) where name.isFixed: store.counterID(name.source)
-                case let .open(name, _) where name.isFixed, let .close(name, _) where name.isFixed,
-                     let .closePrefix(name, _) where name.isFixed, let .add(name, _) where name.isFixed:
-                    store.gaugeID(name.source)
-                default: -1
-                }
-            }
-        }
-        compiledActions = CompiledActions(rules: patterns.rules, boundIDs: boundIDs)
+        compiledActions = CompiledActions(rules: patterns.rules, store: store)
     }
 
     deinit {
@@ -220,23 +220,23 @@ public final class LinePipeline {
     }
 
     /// Processes one line (without its newline) for `worker` (a ``MetricStore/workerID(_:)``) and counts
-    /// its outcome. With `effects` non-nil, every effect is also recorded there.
+    /// its outcome. With a `recorder`, every effect is also recorded there.
     @discardableResult
-    public func process(_ start: UnsafePointer<UInt8>, _ length: Int, worker: Int, effects: UnsafeMutablePointer<[Effect]>? = nil) -> LineOutcome {
+    public func process(_ start: UnsafePointer<UInt8>, _ length: Int, worker: Int, recorder: EffectRecorder? = nil) -> LineOutcome {
         stats.linesRead += 1
-        return count(run(start, length, worker: worker, effects: effects))
+        return count(run(start, length, worker: worker, recorder: recorder))
     }
 
     /// Processes one line without counting its outcome (for ``PipelineChain``, which counts once per line).
     @inline(__always)
-    func run(_ start: UnsafePointer<UInt8>, _ length: Int, worker: Int, effects: UnsafeMutablePointer<[Effect]>?) -> LineOutcome {
+    func run(_ start: UnsafePointer<UInt8>, _ length: Int, worker: Int, recorder: EffectRecorder?) -> LineOutcome {
         guard let parts = splitEnvelope(start, length) else { return lastOutcome }
-        return run(start, parts: parts, worker: worker, effects: effects)
+        return run(start, parts: parts, worker: worker, recorder: recorder)
     }
 
-    /// The rest of ``run(_:_:worker:effects:)`` for a line whose envelope is already split.
+    /// The rest of ``run(_:_:worker:recorder:)`` for a line whose envelope is already split.
     @inline(__always)
-    func run(_ start: UnsafePointer<UInt8>, parts: EnvelopeParts, worker: Int, effects: UnsafeMutablePointer<[Effect]>?) -> LineOutcome {
+    func run(_ start: UnsafePointer<UInt8>, parts: EnvelopeParts, worker: Int, recorder: EffectRecorder?) -> LineOutcome {
         lastParts = parts
         let message = start + parts.message.lowerBound
         let messageLength = parts.message.count
@@ -245,7 +245,7 @@ public final class LinePipeline {
 
         let outcome = matchRules(message, messageLength)
         if case let .matched(rule) = outcome {
-            apply(rule: rule, message: message, worker: worker, effects: effects)
+            apply(rule: rule, message: message, captures: scratch.captures, worker: worker, recorder: recorder)
         }
         return outcome
     }
@@ -278,7 +278,7 @@ public final class LinePipeline {
         return nil
     }
 
-    private var lastOutcome: LineOutcome = .unmatched
+    @exclusivity(unchecked) private var lastOutcome: LineOutcome = .unmatched
     /// Why the last ``splitEnvelope(_:_:from:)`` that returned nil did so.
     var lastEnvelopeOutcome: LineOutcome { lastOutcome }
 
@@ -367,14 +367,15 @@ public final class LinePipeline {
     }
 
     /// Runs only the rules (no envelope, no ignores) on a message; used by `check` for rule examples.
-    public func matchMessage(_ message: String, worker: Int, effects: inout [Effect]) -> LineOutcome {
+    /// With a `recorder`, the effects of the matched rule are recorded there.
+    public func matchMessage(_ message: String, worker: Int, recorder: EffectRecorder? = nil) -> LineOutcome {
         var bytes = Array(message.utf8)
         let count = bytes.count
         bytes.append(0)
         return bytes.withUnsafeBufferPointer { buffer in
             let outcome = matchRules(buffer.baseAddress!, count)
             if case let .matched(rule) = outcome {
-                withUnsafeMutablePointer(to: &effects) { apply(rule: rule, message: buffer.baseAddress!, worker: worker, effects: $0) }
+                apply(rule: rule, message: buffer.baseAddress!, captures: scratch.captures, worker: worker, recorder: recorder)
             }
             return outcome
         }
@@ -385,23 +386,6 @@ public final class LinePipeline {
         rule.regex.groupNumbers.sorted { $0.value < $1.value }.compactMap { name, group in
             scratch.range(group).map { (name, String(decoding: UnsafeBufferPointer(start: message + $0.lowerBound, count: $0.count), as: UTF8.self)) }
         }
-    }
-
-    /// Where the captures of the match being applied are: this pipeline's own match data, or a copy
-    /// made by another pipeline that classified the line (``applyClassified(rule:message:ovector:worker:)``).
-    var captureVector: UnsafePointer<Int>? = nil
-
-    @inline(__always)
-    func bytes(_ group: Int, _ message: UnsafePointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
-        let range: Range<Int>?
-        if let v = captureVector {
-            let s = v[2 * group], e = v[2 * group + 1]
-            range = (group <= patterns.maxCaptures && s != Int(bitPattern: PCRE2_UNSET_VALUE) && s <= e) ? s..<e : nil
-        } else {
-            range = scratch.range(group)
-        }
-        guard let r = range else { return UnsafeBufferPointer(start: message, count: 0) }
-        return UnsafeBufferPointer(start: message + r.lowerBound, count: r.count)
     }
 
     /// Number of `Int`s a copy of one match's captures takes.
@@ -422,111 +406,10 @@ public final class LinePipeline {
         target.update(from: scratch.ovector, count: captureVectorLength)
     }
 
-    /// Applies a rule matched by another pipeline over the same pattern set, with its copied captures.
+    /// Applies a rule matched by another pipeline over the same pattern set, with the captures it
+    /// copied (``copyCaptures(into:)``).
     @inline(__always)
     public func applyClassified(rule: Int, message: UnsafePointer<UInt8>, ovector: UnsafePointer<Int>, worker: Int) {
-        captureVector = ovector
-        apply(rule: rule, message: message, worker: worker, effects: nil)
-        captureVector = nil
-    }
-
-    func expand(_ parts: [TemplatePart], _ message: UnsafePointer<UInt8>) -> String {
-        var out = ""
-        for part in parts {
-            switch part {
-            case let .literal(s): out += s
-            case let .capture(group, _): out += String(decoding: bytes(group, message), as: UTF8.self)
-            }
-        }
-        return out
-    }
-
-    func resolve(_ template: NameTemplate, _ message: UnsafePointer<UInt8>) -> String {
-        var out = ""
-        for part in template.parts {
-            switch part {
-            case let .literal(s): out += s
-            case let .capture(group, _):
-                let value = MetricName.sanitizedTemplateValue(bytes(group, message))
-                let admitted = store.admit(value, template: template.source, cap: template.cardinality)
-                if admitted != value { stats.cardinalityOverflows += 1 }
-                out += admitted
-            }
-        }
-        return out
-    }
-
-    /// A captured whole number (digits only, at most 18 of them), or nil.
-    func amount(_ amount: Amount, _ message: UnsafePointer<UInt8>) -> Int64? {
-        switch amount {
-        case .one: return 1
-        case let .capture(group, _): return number(bytes(group, message))
-        }
-    }
-
-    func apply(rule index: Int, message: UnsafePointer<UInt8>, worker: Int, effects: UnsafeMutablePointer<[Effect]>?) {
-        if effects == nil && applyCompiled(rule: index, message: message, worker: worker) { return }
-        let rule = patterns.rules[index]
-        let ids = boundIDs[index]
-        for (a, action) in rule.actions.enumerated() {
-            switch action {
-            case let .count(name, by):
-                guard let n = amount(by, message) else {
-                    stats.badNumbers += 1
-                    effects?.pointee.append(.skipped("capture is not a whole number"))
-                    continue
-                }
-                let resolved = ids[a] >= 0 ? name.source : resolve(name, message)
-                store.addCounter(ids[a] >= 0 ? ids[a] : store.counterID(resolved), n)
-                effects?.pointee.append(.count(resolved, n))
-            case let .add(name, by):
-                guard let n = amount(by, message) else {
-                    stats.badNumbers += 1
-                    effects?.pointee.append(.skipped("capture is not a whole number"))
-                    continue
-                }
-                let resolved = ids[a] >= 0 ? name.source : resolve(name, message)
-                store.addTotal(gauge: ids[a] >= 0 ? ids[a] : store.gaugeID(resolved), worker: worker, n)
-                effects?.pointee.append(.add(resolved, n))
-            case let .open(name, key):
-                let resolved = ids[a] >= 0 ? name.source : resolve(name, message)
-                let k = expand(key.parts, message)
-                let inserted = store.open(gauge: ids[a] >= 0 ? ids[a] : store.gaugeID(resolved), worker: worker, key: k)
-                if !inserted { stats.duplicateOpens += 1 }
-                effects?.pointee.append(.open(resolved, key: k, wasOpen: !inserted))
-            case let .close(name, key):
-                let resolved = ids[a] >= 0 ? name.source : resolve(name, message)
-                let k = expand(key.parts, message)
-                let removed = store.close(gauge: ids[a] >= 0 ? ids[a] : store.gaugeID(resolved), worker: worker, key: k)
-                if !removed { stats.orphanCloses += 1 }
-                effects?.pointee.append(.close(resolved, key: k, wasOpen: removed))
-            case let .closePrefix(name, key):
-                let resolved = ids[a] >= 0 ? name.source : resolve(name, message)
-                let k = expand(key.parts, message)
-                let n = store.close(gauge: ids[a] >= 0 ? ids[a] : store.gaugeID(resolved), worker: worker, keysWithPrefix: k)
-                effects?.pointee.append(.closePrefix(resolved, prefix: k, closed: n))
-            case .workerStart:
-                store.resetWorker(worker, newLife: true)
-                stats.workerStarts += 1
-                effects?.pointee.append(.workerStart)
-            case .workerEnd:
-                store.resetWorker(worker, newLife: false)
-                effects?.pointee.append(.workerEnd)
-            case let .logLevel(group, _):
-                let b = bytes(group, message)
-                if let level = LogLevel(bytes: b) {
-                    if store.workers[worker].logLevel != level {
-                        let unfed = patterns.metricsUnfed(at: level)
-                        if !unfed.isEmpty {
-                            warnings.append("worker \(store.workerKeys[worker]) logs at level \(level): it never writes the lines of these metrics, which stay at 0 (not a true zero): \(unfed.joined(separator: ", "))")
-                        }
-                    }
-                    store.setLogLevel(level, worker: worker)
-                    effects?.pointee.append(.logLevel(level.description))
-                } else {
-                    effects?.pointee.append(.skipped("unknown log level '\(String(decoding: b, as: UTF8.self))'"))
-                }
-            }
-        }
+        apply(rule: rule, message: message, captures: CaptureVector(ovector, pairs: patterns.maxCaptures + 1), worker: worker, recorder: nil)
     }
 }

@@ -68,14 +68,14 @@ public enum PatternChecker {
             for example in rule.examples {
                 let pipeline = LinePipeline(patterns: set)
                 let worker = pipeline.store.workerID("check")
-                var effects: [Effect] = []
-                let outcome = pipeline.matchMessage(example.line, worker: worker, effects: &effects)
+                let recorder = EffectRecorder()
+                let outcome = pipeline.matchMessage(example.line, worker: worker, recorder: recorder)
                 guard outcome == .matched(rule: index) else {
                     problems.append("\(example.position): \(describe(outcome, set)) instead of this rule: \(quote(example.line))")
                     continue
                 }
-                if let expect = example.expect, expect != effects.map(\.description) {
-                    problems.append("\(example.position): effects are [\(effects.map(\.description).joined(separator: "; "))], expected [\(expect.joined(separator: "; "))]")
+                if let expect = example.expect, expect != recorder.effects.map(\.description) {
+                    problems.append("\(example.position): effects are [\(recorder.effects.map(\.description).joined(separator: "; "))], expected [\(expect.joined(separator: "; "))]")
                 }
             }
             for example in rule.counterexamples {

@@ -1,10 +1,10 @@
-/// Several pattern sets over one metric store: a line goes to each set in turn until one matches or
-/// ignores it (for hosts whose workers write more than one layout). Each line is counted once.
+/// Several pattern sets over one metric store: a line goes to each set in turn until one decides it
+/// (``inTurn(sets:_:)``; for hosts whose workers write more than one layout). Each line is counted once.
 public final class PipelineChain {
     public let pipelines: [LinePipeline]
     public let store: MetricStore
-    /// Line outcomes.
-    private var lineStats = PipelineStats()
+    /// Line outcomes (one owner, like the pipelines: no run-time exclusivity checks).
+    @exclusivity(unchecked) private var lineStats = PipelineStats()
 
     public init(patternSets: [PatternSet], store: MetricStore = MetricStore(), matchLimit: UInt32 = RegexScratch.defaultMatchLimit) {
         precondition(!patternSets.isEmpty, "a pipeline needs at least one pattern set")
@@ -12,28 +12,53 @@ public final class PipelineChain {
         pipelines = patternSets.map { LinePipeline(patterns: $0, store: store, matchLimit: matchLimit) }
     }
 
-    /// Processes one line for `worker`: the first set that matches or ignores it decides; a line that
-    /// fits some envelope but no rule is unmatched; one that fits no envelope is an envelope mismatch.
+    /// Processes one line for `worker` as ``inTurn(sets:_:)`` decides it, and counts it once.
     @discardableResult
     public func process(_ start: UnsafePointer<UInt8>, _ length: Int, worker: Int) -> LineOutcome {
-        inTurn { _, pipeline in pipeline.run(start, length, worker: worker, effects: nil) }
+        decide(start, length, worker: worker, recorder: nil).outcome
     }
 
-    /// The one rule for several pattern sets: each set in turn (`run` gives its outcome) until one
-    /// matches or ignores the line; a set whose envelope does not fit passes it on, one that fits but has
-    /// no rule for it leaves it unmatched unless a later set takes it. The line is counted once.
+    /// Processes one line and tells which set decided it (see ``inTurn(sets:_:)``); with a `recorder`,
+    /// the effects of the deciding set are recorded there. The line is counted once.
     @inline(__always)
-    private func inTurn(_ run: (Int, LinePipeline) -> LineOutcome) -> LineOutcome {
-        var result = LineOutcome.envelopeMismatch
-        for (index, pipeline) in pipelines.enumerated() {
-            let outcome = run(index, pipeline)
-            if outcome == .envelopeMismatch { continue }
-            result = outcome
-            if outcome != .unmatched { break }
+    func decide(_ start: UnsafePointer<UInt8>, _ length: Int, worker: Int, recorder: EffectRecorder?) -> (set: Int, outcome: LineOutcome) {
+        counted(PipelineChain.inTurn(sets: pipelines.count) { pipelines[$0].run(start, length, worker: worker, recorder: recorder) })
+    }
+
+    /// The one rule for a line over several pattern sets, for everything that runs them (the chain,
+    /// the threads of a replay, `explain`): each set in turn, in order, with `run` giving set `i`'s
+    /// outcome for the line.
+    /// - A set whose envelope does not fit (`.envelopeMismatch`) passes the line on.
+    /// - A set whose envelope fits but that has no rule for the line (`.unmatched`) passes it on too, and
+    ///   the line stays unmatched by that set (the first such) unless a later set decides it.
+    /// - Any other outcome (matched, ignored, match limit, match error) decides the line: no later set
+    ///   is run.
+    ///
+    /// Returns the outcome that counts and the set that gave it; a line that no envelope fits is an
+    /// envelope mismatch of the last set.
+    @inlinable @inline(__always)
+    public static func inTurn<E: Error>(sets count: Int, _ run: (Int) throws(E) -> LineOutcome) throws(E) -> (set: Int, outcome: LineOutcome) {
+        var decided = (set: count - 1, outcome: LineOutcome.envelopeMismatch)
+        var unmatched = false
+        for set in 0..<count {
+            let outcome = try run(set)
+            switch outcome {
+            case .envelopeMismatch: continue
+            case .unmatched:
+                if !unmatched { decided = (set, outcome) }
+                unmatched = true
+            default: return (set, outcome)
+            }
         }
+        return decided
+    }
+
+    /// Counts a decided line.
+    @inline(__always)
+    private func counted(_ decision: (set: Int, outcome: LineOutcome)) -> (set: Int, outcome: LineOutcome) {
         lineStats.linesRead += 1
-        lineStats.count(result)
-        return result
+        lineStats.count(decision.outcome)
+        return decision
     }
 
     /// Applies a line that a classifier pipeline (over pattern set `set` of this chain) has already
@@ -60,7 +85,7 @@ public final class PipelineChain {
             let pipeline = pipelines[0]
             let parts = pipeline.splitEnvelope(start, length)
             guard try place(parts.flatMap { pipeline.time(of: $0, start, fallbackYear: fallbackYear, zone: zone) }) else { return nil }
-            return inTurn { _, pipeline in parts.map { pipeline.run(start, parts: $0, worker: worker, effects: nil) } ?? pipeline.lastEnvelopeOutcome }
+            return counted(PipelineChain.inTurn(sets: 1) { _ in parts.map { pipeline.run(start, parts: $0, worker: worker, recorder: nil) } ?? pipeline.lastEnvelopeOutcome }).outcome
         }
         var split: [EnvelopeParts?] = []
         split.reserveCapacity(pipelines.count)
@@ -71,7 +96,10 @@ public final class PipelineChain {
             split.append(parts)
         }
         guard try place(time) else { return nil }
-        return inTurn { index, pipeline in split[index].map { pipeline.run(start, parts: $0, worker: worker, effects: nil) } ?? pipeline.lastEnvelopeOutcome }
+        return counted(PipelineChain.inTurn(sets: pipelines.count) { index in
+            let pipeline = pipelines[index]
+            return split[index].map { pipeline.run(start, parts: $0, worker: worker, recorder: nil) } ?? pipeline.lastEnvelopeOutcome
+        }).outcome
     }
 
     /// The time of a line (ms since the epoch), from the first pattern set whose envelope fits it and has a

@@ -143,13 +143,38 @@ public final class RegexScratch {
         }
     }
 
+    /// The captures of the last successful match, in this scratch's match data.
+    @inline(__always)
+    var captures: CaptureVector { CaptureVector(UnsafePointer(ovector), pairs: pairs) }
+
     /// The byte range of capture `group` after a successful match, or nil when the group did not take part.
     @inline(__always)
     public func range(_ group: Int) -> Range<Int>? {
-        guard group < pairs else { return nil }
-        let s = ovector[2 * group]
-        let e = ovector[2 * group + 1]
-        if s == Int(bitPattern: UInt(PCRE2_UNSET_VALUE)) || s > e { return nil }
+        captures.range(group)
+    }
+}
+
+/// The captures of one match as PCRE2 leaves them in an ovector: `pairs` pairs of start and end
+/// offsets, group 0 first. The vector is a match data's own or a copy of one (a line matched on
+/// another thread); it must stay valid while this is used.
+struct CaptureVector {
+    let vector: UnsafePointer<Int>
+    let pairs: Int
+
+    @inline(__always)
+    init(_ vector: UnsafePointer<Int>, pairs: Int) {
+        self.vector = vector
+        self.pairs = pairs
+    }
+
+    /// The byte range of capture `group`, or nil when the group did not take part in the match or is
+    /// not one of the vector's pairs.
+    @inline(__always)
+    func range(_ group: Int) -> Range<Int>? {
+        guard UInt(bitPattern: group) < UInt(bitPattern: pairs) else { return nil }
+        let s = vector[2 * group]
+        let e = vector[2 * group + 1]
+        if s == Int(bitPattern: PCRE2_UNSET_VALUE) || s > e { return nil }
         return s..<e
     }
 }

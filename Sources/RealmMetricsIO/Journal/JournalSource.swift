@@ -100,27 +100,16 @@ public final class JournalSource {
         public var realtimeMicroseconds: UInt64
 
         /// Hands each line of the message to `body` (a message may hold several lines of the worker's
-        /// log; an empty message is one empty line): one trailing `\r` dropped, lines longer than
-        /// `maxLineBytes` cut. Returns how many lines were cut.
+        /// log; an empty message is one empty line), split as ``LineSplitter`` splits them: one trailing
+        /// `\r` dropped, lines longer than `maxLineBytes` cut. Returns how many lines were cut.
         @discardableResult
         public func forEachLine(maxLineBytes: Int, _ body: (UnsafePointer<UInt8>, Int) -> Void) -> Int64 {
-            let count = message.count
             let base = message.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? UnsafePointer(bitPattern: 1)!
-            var cut: Int64 = 0
-            var start = 0
-            repeat {
-                var end = start
-                while end < count && base[end] != 0x0A { end += 1 }
-                var length = end - start
-                if length > 0 && base[start + length - 1] == 0x0D { length -= 1 }
-                if length > maxLineBytes {
-                    length = maxLineBytes
-                    cut += 1
-                }
-                body(base + start, length)
-                start = end + 1
-            } while start < count
-            return cut
+            guard message.count > 0 else {
+                body(base, 0)
+                return 0
+            }
+            return LineSplitter.forEachLine(base, from: 0, to: message.count, maxLineBytes: max(1, maxLineBytes), body)
         }
     }
 
