@@ -3,6 +3,9 @@
 public final class PipelineChain {
     public let pipelines: [LinePipeline]
     public let store: MetricStore
+    /// `pipelines` as unretained references (the array keeps them alive), so that running a line
+    /// through one takes no reference count.
+    private let unretained: UnsafeMutableBufferPointer<Unmanaged<LinePipeline>>
     /// Line outcomes (one owner, like the pipelines: no run-time exclusivity checks).
     @exclusivity(unchecked) private var lineStats = PipelineStats()
 
@@ -10,6 +13,16 @@ public final class PipelineChain {
         precondition(!patternSets.isEmpty, "a pipeline needs at least one pattern set")
         self.store = store
         pipelines = patternSets.map { LinePipeline(patterns: $0, store: store, matchLimit: matchLimit) }
+        unretained = .allocate(capacity: pipelines.count)
+        _ = unretained.initialize(from: pipelines.map { Unmanaged.passUnretained($0) })
+    }
+
+    deinit { unretained.deallocate() }
+
+    /// Runs `body` on pipeline `set` without retaining it.
+    @inline(__always)
+    private func withPipeline<R>(_ set: Int, _ body: (LinePipeline) -> R) -> R {
+        unretained[set]._withUnsafeGuaranteedRef(body)
     }
 
     /// Processes one line for `worker` as ``inTurn(sets:_:)`` decides it, and counts it once.
@@ -22,7 +35,9 @@ public final class PipelineChain {
     /// the effects of the deciding set are recorded there. The line is counted once.
     @inline(__always)
     func decide(_ start: UnsafePointer<UInt8>, _ length: Int, worker: Int, recorder: EffectRecorder?) -> (set: Int, outcome: LineOutcome) {
-        counted(PipelineChain.inTurn(sets: pipelines.count) { pipelines[$0].run(start, length, worker: worker, recorder: recorder) })
+        counted(PipelineChain.inTurn(sets: unretained.count) { set in
+            withPipeline(set) { $0.run(start, length, worker: worker, recorder: recorder) }
+        })
     }
 
     /// The one rule for a line over several pattern sets, for everything that runs them (the chain,
@@ -66,7 +81,7 @@ public final class PipelineChain {
     /// counted with ``addLineCounts(_:)``.
     @inline(__always)
     public func applyMatched(set: Int, rule: Int, message: UnsafePointer<UInt8>, ovector: UnsafePointer<Int>, worker: Int) {
-        pipelines[set].applyClassified(rule: rule, message: message, ovector: ovector, worker: worker)
+        withPipeline(set) { $0.applyClassified(rule: rule, message: message, ovector: ovector, worker: worker) }
     }
 
     /// Adds line counts (lines read and their outcomes) gathered by classifier pipelines.
