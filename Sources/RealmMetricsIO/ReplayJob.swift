@@ -13,6 +13,8 @@ public struct ReplayConfiguration: Sendable {
     public var files: [String]
     public var printStatsd = true
     public var printSummary = false
+    /// How the statsd text writes tags.
+    public var tags: TagStyle = .none
     /// Treat each file as a separate worker instead of successive pieces of one worker's log.
     public var workerPerFile = false
     public var maxLineBytes = 65536
@@ -56,7 +58,7 @@ public struct ReplayJob {
     /// and summary sinks, flushed once at the end of the input.
     public func run(output: FDWriter) throws(RealmMetricsError) -> ReplayReport {
         var sinks: [MetricSink] = []
-        if configuration.printStatsd { sinks.append(StatsdTextSink(output: output, prefix: configuration.prefix)) }
+        if configuration.printStatsd { sinks.append(StatsdTextSink(output: output, prefix: configuration.prefix, tags: configuration.tags)) }
         if configuration.printSummary { sinks.append(SummarySink(output: output, prefix: configuration.prefix)) }
         let driver = Driver(engine: PipelineChain(patternSets: patternSets), sinks: sinks)
         let started = monotonicSeconds()

@@ -72,8 +72,11 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Graphite names: statsd or plain.", valueName: "naming"))
     var graphiteNaming = "statsd"
 
-    @Flag(name: .long, help: "Print a JSON summary of counter totals and final gauge values at the end.")
+    @Flag(name: .long, help: "Print a JSON summary of counter totals and final gauge values at the end (timers and histograms: count, sum, min, max).")
     var summary = false
+
+    @Option(name: .long, help: ArgumentHelp("statsd text to standard output: how the tags of metrics whose rule gives them are written (none, influx, dogstatsd; see run --help). DogStatsD and Influx backfills always carry them as tags.", valueName: "none|influx|dogstatsd"))
+    var tags: TagStyle = .none
 
     @Flag(name: .long, help: "Treat each file as a separate worker instead of pieces of one worker's log.")
     var workerPerFile = false
@@ -142,6 +145,7 @@ struct ReplayCommand: ParsableCommand {
         configuration.patterns = patternOptions.patternReferences
         configuration.printSummary = summary
         configuration.printStatsd = to != nil || !summary
+        configuration.tags = tags
         configuration.workerPerFile = workerPerFile
         configuration.maxLineBytes = maxLineBytes
         if let threads { configuration.threads = threads }

@@ -82,6 +82,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Seconds between reminders in the log while a statsd send failure lasts; its start and its end are always logged (\(RunSettings.faultReminder.rangeText); default: 300).", valueName: "seconds"))
     var faultReminder: Double?
 
+    @Option(name: .long, help: ArgumentHelp("How statsd gets the tags of metrics whose rule gives them (protocol.used with version): none folds them into the name as the Monitoring page does (protocol.24.used, the default), influx writes them as the 2020 server does (protocol.used,version=24, for Telegraf and statsd_exporter), dogstatsd as DogStatsD tags (protocol.used:1|c|#version:24).", valueName: "none|influx|dogstatsd"))
+    var tags: TagStyle?
+
     @Option(name: .long, help: ArgumentHelp("Prefix of the sidecar's own metrics (lines read, matched, send errors, checkpoint age, ...); default <prefix>.sidecar; '' sends none.", valueName: "prefix"))
     var ownMetricsPrefix: String?
 
@@ -114,6 +117,7 @@ struct RunCommand: ParsableCommand {
         configuration.ownMetricsPrefix = ownMetricsPrefix ?? file.ownMetricsPrefix
         configuration.rotateWait = rotateWait ?? file.rotateWait ?? 5
         configuration.faultReminderSeconds = faultReminder ?? file.faultReminder ?? 300
+        configuration.tags = tags ?? file.tags ?? .none
         // The configuration file's values were checked as it was read, with their places.
         try RunSettings.faultReminder.check(faultReminder)
         try RunSettings.rotateWait.check(rotateWait)
@@ -155,3 +159,5 @@ struct RunCommand: ParsableCommand {
         if !runner.run() { throw ExitCode(1) }
     }
 }
+
+extension TagStyle: ExpressibleByArgument {}

@@ -39,6 +39,15 @@ struct ConfigFileTests {
         }
     }
 
+    @Test("tags: one of none, influx, dogstatsd; another word is refused at its place")
+    func tags() throws {
+        #expect(try ConfigFile.parse("tags: influx\n", path: "c").tags == .influx)
+        #expect(try ConfigFile.parse("statsd: a:1\n", path: "c").tags == nil)
+        #expect(throws: PatternFileError(file: "c", line: 2, column: 7, message: "'tags': 'yes' is none of none, influx, dogstatsd")) {
+            try ConfigFile.parse("statsd: a:1\ntags: yes\n", path: "c")
+        }
+    }
+
     @Test("numbers out of range are refused")
     func ranges() throws {
         #expect(throws: PatternFileError.self) { try ConfigFile.parse("flush_interval: 0\n", path: "c") }

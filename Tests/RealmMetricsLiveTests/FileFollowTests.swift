@@ -193,6 +193,59 @@ struct FileFollowTests {
         #expect(s.terminate() == 0)
     }
 
+    @Test("timers and histograms reach statsd as one |ms or |h line per value, in the statsd syntax, the first PING of a connection left out")
+    func timersAndHistograms() throws {
+        let dir = TempDir()
+        appendText(dir.file("w.log"), "")
+        let receiver = try StatsdReceiver()
+        defer { receiver.stop() }
+        let s = try startFresh(fileArgs(receiver.port, dir), dir, "err")
+        appendText(dir.file("w.log"), try sampleLines().joined(separator: "\n") + "\n")
+        func values(_ name: String, _ type: String) -> [Int64] {
+            receiver.lines.filter { $0.hasPrefix("realm.t.\(name):") && $0.hasSuffix("|\(type)") }
+                .compactMap { Int64($0.dropFirst("realm.t.\(name):".count).dropLast(type.count + 1)) }
+        }
+        #expect(waitUntil(10) { values("workunit.uploaded.changesets", "h") == [3, 1] },
+                "\(receiver.lines.filter { $0.hasSuffix("|ms") || $0.hasSuffix("|h") })")
+        #expect(values("ping.rtt", "ms") == [41, 37])
+        #expect(values("upload.processing", "ms") == [7, 2])
+        #expect(values("workunit.uploaded.bytes", "h") == [1200, 90])
+        #expect(values("download.constructed.size", "ms") == [512, 2048, 100])
+        #expect(receiver.lastGauges["realm.t.upload.pending.bytes"] == 1024)
+        // Every datagram line is one statsd metric: name:value|type.
+        let syntax = try Regex("^[A-Za-z0-9_.-]+:-?[0-9]+\\|(c|g|ms|h)$")
+        for line in receiver.lines { #expect(line.wholeMatch(of: syntax) != nil, "\(line)") }
+        #expect(s.terminate() == 0)
+    }
+
+    @Test("--tags influx: every datagram line in the 2020 server's statsd syntax, tags in the name, tag values percent-encoded, timers and histograms included")
+    func influxTags() throws {
+        let dir = TempDir()
+        let patterns = dir.file("users.yaml")
+        try """
+            rules:
+              - name: login
+                match: '^login (?<user>\\S+)'
+                actions: [{count: 'logins.{user}', tags: 'logins,identity={user}'}]
+            """.write(toFile: patterns, atomically: true, encoding: .utf8)
+        appendText(dir.file("w.log"), "")
+        let receiver = try StatsdReceiver()
+        defer { receiver.stop() }
+        let s = try startFresh(fileArgs(receiver.port, dir, extra: ["--tags", "influx", "--patterns", "realm-sync-worker", "--patterns", patterns]), dir, "err")
+        appendText(dir.file("w.log"), try sampleLines().joined(separator: "\n") + "\nlogin user-alice\nlogin bob.smith@example.com\nlogin user-alice\n")
+        #expect(waitUntil(10) { receiver.counterTotals["realm.t.logins,identity=user%2Dalice"] == 2 },
+                "\(receiver.lines.filter { $0.contains(",") })")
+        #expect(receiver.counterTotals["realm.t.logins,identity=bob%2Esmith%40example%2Ecom"] == 1)
+        #expect(receiver.counterTotals["realm.t.protocol.used,version=24"] == 2)
+        #expect(receiver.counterTotals["realm.t.protocol.used,version=26"] == 1)
+        #expect(receiver.counterTotals["realm.t.protocol.24.used"] == nil, "the folded name is not sent as well")
+        #expect(receiver.lines.contains("realm.t.ping.rtt:41|ms") && receiver.lines.contains("realm.t.workunit.uploaded.changesets:3|h"))
+        // name[,tag=value...]:value|c|g|ms|h, tag values only letters, digits and %XX.
+        let syntax = try Regex("^[A-Za-z0-9_.-]+(,[A-Za-z0-9_]+=([A-Za-z0-9]|%[0-9A-F]{2})+)*:-?[0-9]+\\|(c|g|ms|h)$")
+        for line in receiver.lines { #expect(line.wholeMatch(of: syntax) != nil, "\(line)") }
+        #expect(s.terminate() == 0)
+    }
+
     @Test("the sidecar's own metrics arrive under <prefix>.sidecar, and status reports where it stands")
     func ownMetricsAndStatus() throws {
         let dir = TempDir()
@@ -202,7 +255,7 @@ struct FileFollowTests {
         let s = try startFresh(fileArgs(receiver.port, dir), dir, "err")
         appendText(dir.file("w.log"), try sampleLines().joined(separator: "\n") + "\n")
         #expect(waitUntil(10) {
-            receiver.allCounterTotals["realm.t.sidecar.lines_read"] == 97 && receiver.allCounterTotals["realm.t.sidecar.lines_matched"] == 90
+            receiver.allCounterTotals["realm.t.sidecar.lines_read"] == 104 && receiver.allCounterTotals["realm.t.sidecar.lines_matched"] == 97
                 && receiver.allCounterTotals["realm.t.sidecar.orphan_closes"] == 3
         }, "\(receiver.allCounterTotals.filter { $0.key.contains("sidecar") })")
         #expect(receiver.allLastGauges["realm.t.sidecar.checkpoint_age_seconds"] == 0)
@@ -210,7 +263,7 @@ struct FileFollowTests {
         let (status, out, _) = try sh("'\(Repo.binary)' status --state-dir '\(dir.file("state"))'")
         #expect(status == 0)
         #expect(out.contains("file: \(dir.file("w.log")) at byte "))
-        #expect(out.contains("  lines_matched 90\n"))
+        #expect(out.contains("  lines_matched 97\n"))
         #expect(out.contains("last error: none"))
         let (missing, _, err) = try sh("'\(Repo.binary)' status --state-dir '\(dir.file("nothing"))'")
         #expect(missing == 1)
@@ -312,6 +365,6 @@ struct FileFollowTests {
         try FileManager.default.removeItem(atPath: dir.file("state/filler"))
         try s.waitForStderr("the state file is written again")
         #expect(s.terminate() == 0)
-        #expect(try String(contentsOfFile: dir.file("state/state.json"), encoding: .utf8).contains("\"lines_matched\":90"))
+        #expect(try String(contentsOfFile: dir.file("state/state.json"), encoding: .utf8).contains("\"lines_matched\":97"))
     }
 }

@@ -248,8 +248,9 @@ func replaySummary(_ logPath: String, patterns: String = "realm-sync-worker", pr
 }
 
 func parseSummary(_ json: String) throws -> ([String: Int64], [String: Int64]) {
-    let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: [String: Int64]]
-    return (object?["counters"] ?? [:], object?["gauges"] ?? [:])
+    // The summary also has "timers" and "histograms", whose entries are objects.
+    let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+    return (object?["counters"] as? [String: Int64] ?? [:], object?["gauges"] as? [String: Int64] ?? [:])
 }
 
 /// A process writing to the journal with one identifier and one _PID for its whole life.

@@ -3,10 +3,13 @@
 public struct Bucket: Sendable, Equatable {
     public var time: Int64
     public var samples: [MetricSample]
+    /// The values timers and histograms recorded in the bucket.
+    public var distributions: [Distribution]
 
-    public init(time: Int64, samples: [MetricSample]) {
+    public init(time: Int64, samples: [MetricSample], distributions: [Distribution] = []) {
         self.time = time
         self.samples = samples
+        self.distributions = distributions
     }
 }
 

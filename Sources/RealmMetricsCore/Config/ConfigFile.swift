@@ -19,9 +19,11 @@ public struct ConfigFile: Sendable, Equatable {
     public var ownMetricsPrefix: String?
     public var rotateWait: Double?
     public var faultReminder: Double?
+    /// `tags`: how statsd output carries tags (``TagStyle``).
+    public var tags: TagStyle?
 
     public static let keys = ["patterns", "prefix", "unit", "identifier", "journal_directory", "journal_file", "file",
-                              "statsd", "flush_interval", "state_dir", "max_packet_size", "max_line_bytes", "own_metrics_prefix", "rotate_wait", "fault_reminder"]
+                              "statsd", "flush_interval", "state_dir", "max_packet_size", "max_line_bytes", "own_metrics_prefix", "rotate_wait", "fault_reminder", "tags"]
 
     public init() {}
 
@@ -153,6 +155,13 @@ public struct ConfigFile: Sendable, Equatable {
         config.ownMetricsPrefix = string("own_metrics_prefix")
         config.rotateWait = seconds(RunSettings.rotateWait)
         config.faultReminder = seconds(RunSettings.faultReminder)
+        config.tags = value("tags") { (n) throws(PatternFileError) in
+            let text = try reader.string(n, "configuration: 'tags'")
+            guard let style = TagStyle(rawValue: text) else {
+                throw reader.error(n, "'tags': '\(text)' is none of \(TagStyle.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return style
+        }
         reading.config = config
         reading.errors.sort { ($0.line, $0.column) < ($1.line, $1.column) }
         return reading

@@ -21,7 +21,7 @@ public struct DeltaTracker: Sendable, Equatable {
             switch sample.kind {
             case .counter:
                 let delta = sample.value &- (sent[sample.name] ?? 0)
-                if delta != 0 || includeZero { out.append(MetricSample(name: sample.name, kind: .counter, value: delta)) }
+                if delta != 0 || includeZero { out.append(MetricSample(name: sample.name, kind: .counter, value: delta, tagged: sample.tagged)) }
                 sent[sample.name] = sample.value
             case .gauge:
                 out.append(sample)

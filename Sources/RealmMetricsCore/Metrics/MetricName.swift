@@ -45,4 +45,19 @@ public enum MetricName {
         let cleaned = String(decoding: host.utf8.map { isNameByte($0) ? $0 : UInt8(ascii: "_") }, as: UTF8.self)
         return "realm.\(cleaned)"
     }
+
+    /// A tag value as the 2020 server writes it: every byte other than `A-Za-z0-9` as `%XX` with
+    /// upper-case hex (`user-alice` → `user%2Dalice`).
+    public static func percentEncoded(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        let hex: [UInt8] = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        for b in bytes {
+            switch b {
+            case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: out.append(b)
+            default: out += [0x25, hex[Int(b >> 4)], hex[Int(b & 0xF)]]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 }

@@ -24,6 +24,9 @@ public struct MetricSnapshot: Codable, Sendable, Equatable {
     public var gauges: [String]
     public var workers: [Worker]
     public var templates: [String: [String]]
+    /// The tagged forms of names whose rules give tags, by `counter:`, `gauge:` or `distribution:`
+    /// and the name; absent when there are none (and in snapshots of older versions).
+    public var tagged: [String: String]? = nil
 }
 
 extension MetricStore {
@@ -44,7 +47,13 @@ extension MetricStore {
             return MetricSnapshot.Worker(key: workerKeys[w], lives: state.lives, logLevel: state.logLevel?.description, open: open, totals: totals,
                                          ended: state.ended ? true : nil)
         }
-        return MetricSnapshot(counters: counters, gauges: gaugeNames, workers: workers, templates: templateSnapshot())
+        var snapshot = MetricSnapshot(counters: counters, gauges: gaugeNames, workers: workers, templates: templateSnapshot())
+        var tagged: [String: String] = [:]
+        for (n, t) in taggedCounters { tagged["counter:" + n] = t }
+        for (n, t) in taggedGauges { tagged["gauge:" + n] = t }
+        for (n, t) in taggedDistributions { tagged["distribution:" + n] = t }
+        snapshot.tagged = tagged.isEmpty ? nil : tagged
+        return snapshot
     }
 
     /// Loads a snapshot into an empty store.
@@ -64,6 +73,11 @@ extension MetricStore {
             setLives(w.lives, logLevel: w.logLevel.flatMap { LogLevel(word: $0) }, ended: w.ended ?? false, worker: id)
         }
         restoreTemplates(snapshot.templates)
+        for (key, t) in snapshot.tagged ?? [:] {
+            if key.hasPrefix("counter:") { tag(counter: String(key.dropFirst(8)), t) }
+            if key.hasPrefix("gauge:") { tag(gauge: String(key.dropFirst(6)), t) }
+            if key.hasPrefix("distribution:") { tag(distribution: String(key.dropFirst(13)), t) }
+        }
     }
 }
 

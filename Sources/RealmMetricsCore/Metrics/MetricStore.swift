@@ -8,10 +8,13 @@ public struct MetricSample: Sendable, Equatable {
     public let name: String
     public let kind: MetricKind
     public let value: Int64
-    public init(name: String, kind: MetricKind, value: Int64) {
+    /// The name with its tags (`protocol.used,version=24`) when the rule gives them.
+    public var tagged: String?
+    public init(name: String, kind: MetricKind, value: Int64, tagged: String? = nil) {
         self.name = name
         self.kind = kind
         self.value = value
+        self.tagged = tagged
     }
 }
 
@@ -20,6 +23,9 @@ public struct MetricSample: Sendable, Equatable {
 public struct WorkerState: Sendable, Equatable {
     public var openSets: [Int: Set<String>] = [:]
     public var totals: [Int: Int64] = [:]
+    /// Per distribution with `skip_first`: the keys (connections) seen in this life, whose first value
+    /// was left out.
+    public var seenKeys: [Int: Set<String>] = [:]
     /// How many lives this worker has started (start banners seen).
     public var lives = 0
     /// The level the worker announced, if it did.
@@ -37,6 +43,7 @@ public struct WorkerState: Sendable, Equatable {
     mutating func reset() {
         openSets.removeAll(keepingCapacity: true)
         totals.removeAll(keepingCapacity: true)
+        seenKeys.removeAll(keepingCapacity: true)
     }
 }
 
@@ -45,21 +52,33 @@ public struct WorkerState: Sendable, Equatable {
 /// each sink owns a ``DeltaTracker``.
 ///
 /// Host gauges are the sum over workers. A gauge never goes below zero: closes of keys that are not open
-/// are ignored (and counted as orphans by the pipeline). Owned by one thread.
+/// are ignored (and counted as orphans by the pipeline). Owned by one thread: the stored properties the
+/// per-line path touches skip the run-time exclusivity checks (`@exclusivity(unchecked)`).
 public final class MetricStore {
-    public private(set) var counterNames: [String] = []
-    private var counterIndex: [String: Int] = [:]
-    public private(set) var counterTotals: [Int64] = []
+    @exclusivity(unchecked) public private(set) var counterNames: [String] = []
+    @exclusivity(unchecked) private var counterIndex: [String: Int] = [:]
+    @exclusivity(unchecked) public private(set) var counterTotals: [Int64] = []
 
-    public private(set) var gaugeNames: [String] = []
-    private var gaugeIndex: [String: Int] = [:]
+    @exclusivity(unchecked) public private(set) var gaugeNames: [String] = []
+    @exclusivity(unchecked) private var gaugeIndex: [String: Int] = [:]
 
-    public private(set) var workers: [WorkerState] = []
-    public private(set) var workerKeys: [String] = []
-    private var workerIndex: [String: Int] = [:]
+    @exclusivity(unchecked) public private(set) var workers: [WorkerState] = []
+    @exclusivity(unchecked) public private(set) var workerKeys: [String] = []
+    @exclusivity(unchecked) private var workerIndex: [String: Int] = [:]
+
+    /// Timers and histograms: names, kinds, and the values recorded since they were last taken.
+    public private(set) var distributionNames: [String] = []
+    public private(set) var distributionKinds: [DistributionKind] = []
+    private var distributionIndex: [String: Int] = [:]
+    @exclusivity(unchecked) private var pendingValues: [[Int64]] = []
 
     /// Template source → admitted sanitised values.
-    private var templateValues: [String: Set<String>] = [:]
+    @exclusivity(unchecked) private var templateValues: [String: Set<String>] = [:]
+
+    /// The tagged form of names whose rule gives tags (``NameTemplate/tagged``), by kind and name.
+    public private(set) var taggedCounters: [String: String] = [:]
+    public private(set) var taggedGauges: [String: String] = [:]
+    public private(set) var taggedDistributions: [String: String] = [:]
 
     public init() {}
 
@@ -78,6 +97,50 @@ public final class MetricStore {
         gaugeNames.append(name)
         gaugeIndex[name] = gaugeNames.count - 1
         return gaugeNames.count - 1
+    }
+
+    /// The id of timer or histogram `name`, registering it on first use (a name keeps its first kind).
+    public func distributionID(_ name: String, kind: DistributionKind) -> Int {
+        if let id = distributionIndex[name] { return id }
+        distributionNames.append(name)
+        distributionKinds.append(kind)
+        pendingValues.append([])
+        distributionIndex[name] = distributionNames.count - 1
+        return distributionNames.count - 1
+    }
+
+    /// Records one value of a timer or histogram.
+    @inline(__always)
+    public func record(distribution id: Int, _ value: Int64) {
+        pendingValues[id].append(value)
+    }
+
+    /// Records a value of distribution `id` for `key` of `worker`, except the first one of each key in
+    /// the worker's life (`ping.rtt` leaves out the first PING of each connection); returns whether it
+    /// was recorded.
+    @discardableResult
+    public func record(distribution id: Int, _ value: Int64, skippingFirstOf key: String, worker: Int) -> Bool {
+        guard !workers[worker].seenKeys[id, default: []].insert(key).inserted else { return false }
+        pendingValues[id].append(value)
+        return true
+    }
+
+    /// Records the tagged form of counter, gauge or distribution `name` (the first one given stays).
+    public func tag(counter name: String, _ tagged: String) { if taggedCounters[name] == nil { taggedCounters[name] = tagged } }
+    public func tag(gauge name: String, _ tagged: String) { if taggedGauges[name] == nil { taggedGauges[name] = tagged } }
+    public func tag(distribution name: String, _ tagged: String) { if taggedDistributions[name] == nil { taggedDistributions[name] = tagged } }
+
+    /// The values recorded since the last call, each handed out once, for every timer and histogram
+    /// (those that recorded nothing with no values), sorted by name.
+    public func takeDistributions() -> [Distribution] {
+        var out: [Distribution] = []
+        for id in distributionNames.indices.sorted(by: { distributionNames[$0] < distributionNames[$1] }) {
+            var d = Distribution(name: distributionNames[id], kind: distributionKinds[id], values: pendingValues[id])
+            d.tagged = taggedDistributions[distributionNames[id]]
+            out.append(d)
+            pendingValues[id].removeAll(keepingCapacity: true)
+        }
+        return out
     }
 
     /// The slot of worker `key` (for example a file path or `unit/pid`), registering it on first use.
@@ -134,6 +197,11 @@ public final class MetricStore {
 
     public func addTotal(gauge: Int, worker: Int, _ amount: Int64) {
         workers[worker].totals[gauge, default: 0] &+= amount
+    }
+
+    /// Sets the worker's part of a gauge to `value` (a gauge the line states, `upload.pending.bytes`).
+    public func setTotal(gauge: Int, worker: Int, _ value: Int64) {
+        workers[worker].totals[gauge] = value
     }
 
     /// A new life (or the end of one): every gauge of the worker restarts from zero. An end marks the
@@ -197,8 +265,8 @@ public final class MetricStore {
 
     /// Every counter's total since start and every gauge's value, sorted by kind then name.
     public func totals() -> [MetricSample] {
-        let counters = counterNames.indices.map { MetricSample(name: counterNames[$0], kind: .counter, value: counterTotals[$0]) }
-        let gauges = gaugeNames.indices.map { MetricSample(name: gaugeNames[$0], kind: .gauge, value: gaugeValue($0)) }
+        let counters = counterNames.indices.map { MetricSample(name: counterNames[$0], kind: .counter, value: counterTotals[$0], tagged: taggedCounters[counterNames[$0]]) }
+        let gauges = gaugeNames.indices.map { MetricSample(name: gaugeNames[$0], kind: .gauge, value: gaugeValue($0), tagged: taggedGauges[gaugeNames[$0]]) }
         return counters.sorted { $0.name < $1.name } + gauges.sorted { $0.name < $1.name }
     }
 }

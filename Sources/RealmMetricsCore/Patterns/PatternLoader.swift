@@ -263,7 +263,7 @@ struct CompileContext {
         return out
     }
 
-    static let actionVerbs = ["count", "open", "close", "close_prefix", "add", "worker", "log_level"]
+    static let actionVerbs = ["count", "open", "close", "close_prefix", "add", "set", "timer", "histogram", "worker", "log_level"]
 
     func rule(_ node: Node) throws(PatternFileError) -> CompiledRule {
         let m = try reader.mapping(node, "rule", allowed: ["name", "match", "literal", "level", "actions", "examples", "counterexamples"])
@@ -291,7 +291,7 @@ struct CompileContext {
     }
 
     func action(_ node: Node, regex: CompiledRegex, rule: String) throws(PatternFileError) -> RuleAction {
-        let m = try reader.mapping(node, "\(rule) action", allowed: CompileContext.actionVerbs + ["by", "key", "cardinality"])
+        let m = try reader.mapping(node, "\(rule) action", allowed: CompileContext.actionVerbs + ["by", "key", "cardinality", "skip_first", "tags"])
         let verbs = CompileContext.actionVerbs.filter { m[$0] != nil }
         guard verbs.count == 1, let verb = verbs.first else {
             throw reader.error(node, "\(rule) action: give exactly one of \(CompileContext.actionVerbs.joined(separator: ", "))")
@@ -306,11 +306,31 @@ struct CompileContext {
             guard MetricName.isValidPath(probe) else {
                 throw reader.error(target, "\(rule): metric name '\(source)' must be dot-separated parts of letters, digits, _ and -")
             }
-            return NameTemplate(source: source, parts: parts, cardinality: cap)
+            var tagged: TaggedName? = nil
+            if let tagsNode = m["tags"] {
+                let text = try reader.string(tagsNode, "\(rule) 'tags'")
+                let tagParts = try templateParts(text, node: tagsNode, regex: regex, rule: rule)
+                // The shape: a metric name, then one or more `,tag=value` (value: captures and literals).
+                let shape = tagParts.map { if case let .literal(s) = $0 { s } else { "x" } }.joined().split(separator: ",", omittingEmptySubsequences: false)
+                guard shape.count >= 2, MetricName.isValidPath(String(shape[0])),
+                      shape.dropFirst().allSatisfy({ tag in
+                          let kv = tag.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                          return kv.count == 2 && !kv[0].isEmpty && !kv[1].isEmpty && kv[0].allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+                      }) else {
+                    throw reader.error(tagsNode, "\(rule) 'tags': '\(text)' must be a metric name and one or more ',tag=value' (tags of letters, digits and _), as 'protocol.used,version={v}'")
+                }
+                // Each tag's value must be in the name too, so that every tagged series is its own metric.
+                let nameCaptures = Set(parts.compactMap { if case let .capture(_, n) = $0 { n } else { nil } })
+                for case let .capture(_, capture) in tagParts where !nameCaptures.contains(capture) {
+                    throw reader.error(tagsNode, "\(rule) 'tags': '{\(capture)}' is not in the metric name '\(source)' (the name the tags fold into, as 'protocol.{v}.used' for 'protocol.used,version={v}')")
+                }
+                tagged = TaggedName(source: text, parts: tagParts)
+            }
+            return NameTemplate(source: source, parts: parts, cardinality: cap, tagged: tagged)
         }
-        func key() throws(PatternFileError) -> KeyTemplate {
-            let keyNode = try m.required("key")
-            let source = try reader.string(keyNode, "\(rule) 'key'")
+        func key(_ field: String = "key") throws(PatternFileError) -> KeyTemplate {
+            let keyNode = try m.required(field)
+            let source = try reader.string(keyNode, "\(rule) '\(field)'")
             return KeyTemplate(source: source, parts: try templateParts(source, node: keyNode, regex: regex, rule: rule))
         }
         func amount() throws(PatternFileError) -> Amount {
@@ -327,26 +347,34 @@ struct CompileContext {
         }
         switch verb {
         case "count":
-            try refuse(["key"])
+            try refuse(["key", "skip_first"])
             return .count(try name(), try amount())
         case "add":
             // Without `by`, +1: a total of the worker life that only goes up (connection.total).
-            try refuse(["key"])
+            try refuse(["key", "skip_first"])
             return .add(try name(), try amount())
+        case "set", "timer", "histogram":
+            try refuse(["key"])
+            guard m["by"] != nil else { throw reader.error(node, "\(rule) action '\(verb)' needs 'by: <capture>' (the number the line gives)") }
+            if verb == "set" {
+                try refuse(["skip_first"])
+                return .set(try name(), try amount())
+            }
+            return .record(try name(), verb == "timer" ? .timer : .histogram, try amount(), skipFirst: m["skip_first"] == nil ? nil : try key("skip_first"))
         case "open", "close", "close_prefix":
-            try refuse(["by"])
+            try refuse(["by", "skip_first"])
             let n = try name()
             let k = try key()
             return verb == "open" ? .open(n, k) : verb == "close" ? .close(n, k) : .closePrefix(n, k)
         case "worker":
-            try refuse(["by", "key", "cardinality"])
+            try refuse(["by", "key", "cardinality", "skip_first", "tags"])
             switch try reader.string(target, "\(rule) 'worker'") {
             case "start": return .workerStart
             case "end": return .workerEnd
             case let other: throw reader.error(target, "\(rule) 'worker': '\(other)' is neither start nor end")
             }
         default:  // log_level
-            try refuse(["by", "key", "cardinality"])
+            try refuse(["by", "key", "cardinality", "skip_first", "tags"])
             var capture = try reader.string(target, "\(rule) 'log_level'")
             if capture.hasPrefix("{") && capture.hasSuffix("}") { capture = String(capture.dropFirst().dropLast()) }
             guard let group = regex.groupNumbers[capture] else {

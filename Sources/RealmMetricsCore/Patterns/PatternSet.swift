@@ -11,7 +11,29 @@ public struct NameTemplate: Sendable, Equatable {
     public let source: String
     public let parts: [TemplatePart]
     public let cardinality: Int
+    /// The same metric with tags, as `base,tag={capture}` (`tags:` in the pattern file): sent so with
+    /// `--tags influx` or `dogstatsd`; `source` is the name the tags are folded into, sent by default.
+    public var tagged: TaggedName? = nil
     public var isFixed: Bool { parts.allSatisfy { if case .literal = $0 { true } else { false } } }
+
+    public init(source: String, parts: [TemplatePart], cardinality: Int, tagged: TaggedName? = nil) {
+        self.source = source
+        self.parts = parts
+        self.cardinality = cardinality
+        self.tagged = tagged
+    }
+}
+
+/// A metric name with tags, `protocol.used,version={v}`: its parts as a template whose captured values
+/// are percent-encoded (every byte other than `A-Za-z0-9` as `%XX`, as the 2020 server writes them).
+public struct TaggedName: Sendable, Equatable {
+    public let source: String
+    public let parts: [TemplatePart]
+
+    public init(source: String, parts: [TemplatePart]) {
+        self.source = source
+        self.parts = parts
+    }
 }
 
 /// A gauge key built from captures (`{conn}/{session}`). Keys are never emitted, only counted.
@@ -44,6 +66,11 @@ public enum RuleAction: Sendable, Equatable {
     case workerEnd
     /// The worker announced its log level (captured word).
     case logLevel(group: Int, name: String)
+    /// Sets the worker's part of a gauge to a captured number (a total the line states).
+    case set(NameTemplate, Amount)
+    /// One value of a timer (`|ms`) or histogram (`|h`); with `skipFirst`, the first value of each
+    /// expanded key in a worker life is left out (the first PING of a connection).
+    case record(NameTemplate, DistributionKind, Amount, skipFirst: KeyTemplate?)
 }
 
 /// An example line of a rule, checked by `check`.
@@ -91,12 +118,14 @@ public final class CompiledRule: Sendable {
         self.counterexamples = counterexamples
     }
 
-    /// Every metric name this rule can touch, as (kind, template source).
-    public var metricNames: [(MetricKind, String)] {
+    /// Every metric name this rule can touch, as (kind word, template source): `counter`, `gauge`,
+    /// `timer`, `histogram`.
+    public var metricNames: [(String, String)] {
         actions.compactMap { action in
             switch action {
-            case let .count(name, _): (.counter, name.source)
-            case let .open(name, _), let .close(name, _), let .closePrefix(name, _), let .add(name, _): (.gauge, name.source)
+            case let .count(name, _): ("counter", name.source)
+            case let .open(name, _), let .close(name, _), let .closePrefix(name, _), let .add(name, _), let .set(name, _): ("gauge", name.source)
+            case let .record(name, kind, _, _): (kind.rawValue, name.source)
             default: nil
             }
         }
@@ -204,7 +233,7 @@ public final class PatternSet: Sendable {
         var all = Set<String>()
         for rule in rules {
             for (kind, name) in rule.metricNames {
-                let key = "\(kind.rawValue) \(name)"
+                let key = "\(kind) \(name)"
                 all.insert(key)
                 if rule.level.map({ $0 >= level }) ?? true { fed.insert(key) }
             }
@@ -219,7 +248,8 @@ public final class PatternSet: Sendable {
             for action in rule.actions {
                 switch (kind, action) {
                 case (.counter, let .count(name, _)) where name.isFixed: names.insert(name.source)
-                case (.gauge, let .open(name, _)) where name.isFixed, (.gauge, let .add(name, _)) where name.isFixed:
+                case (.gauge, let .open(name, _)) where name.isFixed, (.gauge, let .add(name, _)) where name.isFixed,
+                     (.gauge, let .set(name, _)) where name.isFixed:
                     names.insert(name.source)
                 default: break
                 }

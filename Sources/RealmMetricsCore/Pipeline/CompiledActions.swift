@@ -6,7 +6,7 @@
 /// part instead, which repairs invalid UTF-8 in each capture on its own).
 final class CompiledActions {
     struct Op {
-        enum Kind: Int32 { case count, add, open, close, closePrefix, workerStart, workerEnd, logLevel }
+        enum Kind: Int32 { case count, add, set, timer, histogram, open, close, closePrefix, workerStart, workerEnd, logLevel }
         var kind: Kind
         /// The metric's store id when its name is fixed, else -1 (the name is resolved from `names[op.name]`).
         var id: Int
@@ -65,7 +65,8 @@ final class CompiledActions {
             return -1
         }
         func metric(_ kind: Op.Kind, _ name: NameTemplate, group: Int = -1, key: (Int, Int) = (0, 0)) -> Op {
-            let id = !name.isFixed ? -1 : kind == .count ? store.counterID(name.source) : store.gaugeID(name.source)
+            let id = !name.isFixed ? -1 : CompiledActions.storeID(kind, name.source, store)
+            if name.isFixed, let tagged = name.tagged { CompiledActions.tag(kind, name.source, tagged.source, store) }
             names.append(name)
             return Op(kind: kind, id: id, name: names.count - 1, group: group, keyStart: key.0, keyCount: key.1)
         }
@@ -75,6 +76,9 @@ final class CompiledActions {
                 switch action {
                 case let .count(name, by): ops.append(metric(.count, name, group: amount(by)))
                 case let .add(name, by): ops.append(metric(.add, name, group: amount(by)))
+                case let .set(name, by): ops.append(metric(.set, name, group: amount(by)))
+                case let .record(name, kind, by, skipFirst):
+                    ops.append(metric(kind == .timer ? .timer : .histogram, name, group: amount(by), key: skipFirst.map(key) ?? (0, 0)))
                 case let .open(name, template): ops.append(metric(.open, name, key: key(template)))
                 case let .close(name, template): ops.append(metric(.close, name, key: key(template)))
                 case let .closePrefix(name, template): ops.append(metric(.closePrefix, name, key: key(template)))
@@ -99,6 +103,25 @@ final class CompiledActions {
         keyBuffer = .allocate(capacity: CompiledActions.keyCapacity)
     }
 
+    /// Records `tagged` as the tagged form of metric `name` for an op of `kind`.
+    static func tag(_ kind: Op.Kind, _ name: String, _ tagged: String, _ store: MetricStore) {
+        switch kind {
+        case .count: store.tag(counter: name, tagged)
+        case .timer, .histogram: store.tag(distribution: name, tagged)
+        default: store.tag(gauge: name, tagged)
+        }
+    }
+
+    /// The store id of metric `name` for an op of `kind`: a counter, a timer or histogram, or a gauge.
+    static func storeID(_ kind: Op.Kind, _ name: String, _ store: MetricStore) -> Int {
+        switch kind {
+        case .count: store.counterID(name)
+        case .timer: store.distributionID(name, kind: .timer)
+        case .histogram: store.distributionID(name, kind: .histogram)
+        default: store.gaugeID(name)
+        }
+    }
+
     deinit {
         ops.deallocate(); parts.deallocate(); bytes.deallocate(); ruleStarts.deallocate(); ruleCounts.deallocate()
         keyBuffer.deallocate()
@@ -118,7 +141,7 @@ extension LinePipeline {
             // A templated name, resolved for this line (for a fixed one, `names[op.name].source`).
             var name: String? = nil
             switch op.kind {
-            case .count, .add:
+            case .count, .add, .set, .timer, .histogram:
                 var n: Int64 = 1
                 if op.group >= 0 {
                     guard let v = number(bytes(op.group, message, captures)) else {
@@ -129,12 +152,18 @@ extension LinePipeline {
                     n = v
                 }
                 let id = op.id >= 0 ? op.id : templatedID(op, message, captures, name: &name)
-                if op.kind == .count {
+                switch op.kind {
+                case .count:
                     store.addCounter(id, n)
                     recorder?.record(.count(name ?? compiled.names[op.name].source, n))
-                } else {
+                case .add:
                     store.addTotal(gauge: id, worker: worker, n)
                     recorder?.record(.add(name ?? compiled.names[op.name].source, n))
+                case .set:
+                    store.setTotal(gauge: id, worker: worker, n)
+                    recorder?.record(.set(name ?? compiled.names[op.name].source, n))
+                default:
+                    recordValue(op, id: id, n, message, captures, worker: worker, name: name, recorder: recorder)
                 }
             case .open, .close, .closePrefix:
                 let id = op.id >= 0 ? op.id : templatedID(op, message, captures, name: &name)
@@ -162,9 +191,44 @@ extension LinePipeline {
     /// name goes to `name`.
     @inline(never)
     private func templatedID(_ op: CompiledActions.Op, _ message: UnsafePointer<UInt8>, _ captures: CaptureVector, name: inout String?) -> Int {
-        let resolved = resolve(compiledActions.names[op.name], message, captures)
+        let template = compiledActions.names[op.name]
+        let overflowsBefore = stats.cardinalityOverflows
+        let resolved = resolve(template, message, captures)
         name = resolved
-        return op.kind == .count ? store.counterID(resolved) : store.gaugeID(resolved)
+        let id = CompiledActions.storeID(op.kind, resolved, store)
+        if let tagged = template.tagged {
+            CompiledActions.tag(op.kind, resolved, resolveTagged(tagged, message, captures, overflowed: stats.cardinalityOverflows != overflowsBefore), store)
+        }
+        return id
+    }
+
+    /// The tagged form for this line: captured values percent-encoded (every byte other than
+    /// `A-Za-z0-9` as `%XX`), or `other` for all of them when the name's values overflowed its cap.
+    private func resolveTagged(_ tagged: TaggedName, _ message: UnsafePointer<UInt8>, _ captures: CaptureVector, overflowed: Bool) -> String {
+        var out = ""
+        for part in tagged.parts {
+            switch part {
+            case let .literal(s): out += s
+            case let .capture(group, _): out += overflowed ? "other" : MetricName.percentEncoded(bytes(group, message, captures))
+            }
+        }
+        return out
+    }
+
+    /// One value of a timer or histogram; an op with a key (`skip_first`) leaves out the first value
+    /// of each key in the worker's life.
+    @inline(never)
+    private func recordValue(_ op: CompiledActions.Op, id: Int, _ n: Int64, _ message: UnsafePointer<UInt8>, _ captures: CaptureVector,
+                             worker: Int, name: String?, recorder: EffectRecorder?) {
+        let kind: DistributionKind = op.kind == .timer ? .timer : .histogram
+        guard op.keyCount > 0 else {
+            store.record(distribution: id, n)
+            recorder?.record(.record(name ?? compiledActions.names[op.name].source, kind, n, firstOf: nil))
+            return
+        }
+        let k = compiledKey(op, message, captures) ?? partKey(op, message, captures)
+        let recorded = store.record(distribution: id, n, skippingFirstOf: k, worker: worker)
+        recorder?.record(.record(name ?? compiledActions.names[op.name].source, kind, n, firstOf: recorded ? nil : k))
     }
 
     /// A worker's start or end, or its log level.

@@ -94,6 +94,9 @@ public enum Effect: Sendable, Equatable, CustomStringConvertible {
     case workerEnd
     case logLevel(String)
     case skipped(String)
+    case set(String, Int64)
+    /// A value of a timer or histogram; `skipped`: the first of its key, left out.
+    case record(String, DistributionKind, Int64, firstOf: String?)
 
     /// Stable text used by `expect:` in pattern examples.
     public var description: String {
@@ -107,6 +110,8 @@ public enum Effect: Sendable, Equatable, CustomStringConvertible {
         case .workerEnd: "worker end"
         case let .logLevel(level): "log_level \(level)"
         case let .skipped(why): "skipped: \(why)"
+        case let .set(name, n): "set \(name) \(n)"
+        case let .record(name, kind, n, firstOf): "\(kind.rawValue) \(name) \(n)" + (firstOf.map { " (first of \($0): left out)" } ?? "")
         }
     }
 }

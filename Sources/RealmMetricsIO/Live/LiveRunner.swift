@@ -26,6 +26,8 @@ public struct RunConfiguration: Sendable {
     public var tickInterval: Double = 0.1
     /// Prefix of the sidecar's own metrics (`<prefix>.sidecar` when nil); empty sends none.
     public var ownMetricsPrefix: String? = nil
+    /// How statsd gets the tags of metrics whose rule gives them.
+    public var tags: TagStyle = .none
 
     public init(prefix: String) { self.prefix = prefix }
 
@@ -151,7 +153,7 @@ public final class LiveRunner {
         // totals were all sent (states are saved right after a flush).
         own = OwnMetrics(carried: saved?.counts ?? [:])
         statsd = LiveStatsdSink(delivery: StatsdDelivery(sink: sink, maxPacketBytes: configuration.maxPacketBytes, unsent: saved?.unsentCounters ?? [:]),
-                                prefix: configuration.prefix, ownPrefix: ownPrefix, own: own,
+                                prefix: configuration.prefix, tags: configuration.tags, ownPrefix: ownPrefix, own: own,
                                 sent: DeltaTracker(sent: saved?.metrics.sent ?? [:]), ownSent: DeltaTracker(sent: saved?.counts ?? [:]),
                                 faultReminderSeconds: configuration.faultReminderSeconds, log: sidecarLog, clock: clock)
         driver.sinks = [statsd]
@@ -475,7 +477,7 @@ public final class LiveRunner {
         endJournalLives()
         journalFilterCheck?.recheckValues()
         flushes += 1
-        let batch = statsd.batch(of: store.totals())
+        let batch = statsd.batch(of: store.totals(), distributions: store.takeDistributions())
         // Prepared before sending as if the send succeeds (the usual case), so a crash between sending
         // and saving has only the rename to miss; written again when the flush failed or is kept for later.
         var prepared = prepareCheckpoint(unsent: [:], flushFailed: false)
@@ -666,7 +668,7 @@ public final class LiveRunner {
         journalLines?.maxLineBytes = next.maxLineBytes
         layoutProbe = LiveRunner.layoutProbe(for: sets, provider: provider)
         for key in activeWarnings.keys.sorted() where key.hasPrefix("layout:") { clearWarning(key) }
-        statsd.rename(prefix: next.prefix, ownPrefix: ownPrefix)
+        statsd.rename(prefix: next.prefix, tags: next.tags, ownPrefix: ownPrefix)
         statsd.faultReminderSeconds = next.faultReminderSeconds
         if next.statsdHost != previous.statsdHost || next.statsdPort != previous.statsdPort || next.maxPacketBytes != previous.maxPacketBytes {
             let sameReceiver = next.statsdHost == previous.statsdHost && next.statsdPort == previous.statsdPort

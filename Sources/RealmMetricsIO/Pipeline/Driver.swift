@@ -86,13 +86,16 @@ final class Driver {
     /// window's start).
     func baseline() {
         let reading = store.totals()
+        _ = store.takeDistributions()
         for sink in sinks { sink.baseline(reading) }
     }
 
-    /// Hands the store's reading to every sink: a flush (`time` nil) or the bucket starting at `time`.
+    /// Hands the store's reading, and the timer and histogram values recorded since the last export,
+    /// to every sink: a flush (`time` nil) or the bucket starting at `time`.
     func export(time: Int64?) throws(RealmMetricsError) {
         let reading = store.totals()
-        for sink in sinks { try sink.write(reading, time: time) }
+        let distributions = store.takeDistributions()
+        for sink in sinks { try sink.write(reading, distributions: distributions, time: time) }
     }
 
     private func exportBucket(_ time: Int64) throws(RealmMetricsError) {

@@ -26,12 +26,14 @@ final class LiveStatsdSink: MetricSink {
     struct Batch {
         var counters: [(String, Int64)] = []
         var gauges: [(String, Int64)] = []
+        /// One statsd line per timer and histogram value (`name:v|ms`).
+        var values: [String] = []
     }
 
-    init(delivery: StatsdDelivery, prefix: String, ownPrefix: String, own: OwnMetrics, sent: DeltaTracker, ownSent: DeltaTracker,
+    init(delivery: StatsdDelivery, prefix: String, tags: TagStyle = .none, ownPrefix: String, own: OwnMetrics, sent: DeltaTracker, ownSent: DeltaTracker,
          faultReminderSeconds: Double, log: SidecarLog, clock: (() -> Double)? = nil) {
         self.delivery = delivery
-        encoder = StatsdEncoder(prefix: prefix)
+        encoder = StatsdEncoder(prefix: prefix, tags: tags)
         ownEncoder = ownPrefix.isEmpty ? nil : StatsdEncoder(prefix: ownPrefix)
         tracker = sent
         ownTracker = ownSent
@@ -44,8 +46,8 @@ final class LiveStatsdSink: MetricSink {
     var sink: StatsdSink { delivery.sink }
 
     /// New names from the next flush on (a reload); what was sent stays sent.
-    func rename(prefix: String, ownPrefix: String) {
-        encoder = StatsdEncoder(prefix: prefix)
+    func rename(prefix: String, tags: TagStyle = .none, ownPrefix: String) {
+        encoder = StatsdEncoder(prefix: prefix, tags: tags)
         ownEncoder = ownPrefix.isEmpty ? nil : StatsdEncoder(prefix: ownPrefix)
     }
 
@@ -61,15 +63,21 @@ final class LiveStatsdSink: MetricSink {
         deliver(batch(of: reading))
     }
 
+    func write(_ reading: [MetricSample], distributions: [Distribution], time: Int64?) throws(RealmMetricsError) {
+        deliver(batch(of: reading, distributions: distributions))
+    }
+
     func finish() throws(RealmMetricsError) {}
 
     /// The flush of `reading` (and of the own metrics as they are now), counted as sent: a state saved
     /// after this and before ``deliver(_:)`` holds what the flush will have sent.
-    func batch(of reading: [MetricSample]) -> Batch {
+    func batch(of reading: [MetricSample], distributions: [Distribution] = []) -> Batch {
         var batch = Batch()
+        batch.values = distributions.flatMap(encoder.lines)
         func add(_ samples: [MetricSample], _ encoder: StatsdEncoder) {
             for sample in samples {
-                if sample.kind == .counter { batch.counters.append((encoder.fullName(sample.name), sample.value)) } else { batch.gauges.append((encoder.fullName(sample.name), sample.value)) }
+                let key = encoder.key(sample.name, tagged: sample.tagged)
+                if sample.kind == .counter { batch.counters.append((key, sample.value)) } else { batch.gauges.append((key, sample.value)) }
             }
         }
         add(tracker.deltas(reading), encoder)
@@ -85,7 +93,7 @@ final class LiveStatsdSink: MetricSink {
     /// Sends a batch, and logs what became of it.
     @discardableResult
     func deliver(_ batch: Batch) -> StatsdDelivery.Outcome {
-        let outcome = delivery.deliver(counters: batch.counters, gauges: batch.gauges)
+        let outcome = delivery.deliver(counters: batch.counters, gauges: batch.gauges, values: batch.values)
         note(outcome)
         return outcome
     }

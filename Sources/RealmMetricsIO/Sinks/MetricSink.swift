@@ -12,8 +12,35 @@ protocol MetricSink: AnyObject {
     /// The store as it stands at the end of a time bucket that started at `time` (seconds since the
     /// epoch), or at a flush (nil).
     func write(_ reading: [MetricSample], time: Int64?) throws(RealmMetricsError)
+    /// The same, with the values timers and histograms recorded since the last export (each value is
+    /// handed to every sink once). A sink that sends no timers leaves this to ``write(_:time:)``.
+    func write(_ reading: [MetricSample], distributions: [Distribution], time: Int64?) throws(RealmMetricsError)
     /// The end of the input: writes what is left and throws what could not be written.
     func finish() throws(RealmMetricsError)
+}
+
+extension MetricSink {
+    func write(_ reading: [MetricSample], distributions: [Distribution], time: Int64?) throws(RealmMetricsError) {
+        try write(reading, time: time)
+    }
+}
+
+/// The values of timers and histograms gathered over several exports (for the outputs written at the
+/// end), every declared one listed even when it recorded nothing.
+struct DistributionLog {
+    private(set) var all: [String: Distribution] = [:]
+
+    mutating func add(_ distributions: [Distribution]) {
+        for d in distributions { all[d.name, default: Distribution(name: d.name, kind: d.kind, values: [])].append(d) }
+    }
+
+    /// Forgets the values gathered (history before a baseline), keeping the names.
+    mutating func clear() {
+        for name in all.keys { all[name]!.values.removeAll() }
+    }
+
+    /// Sorted by name.
+    var sorted: [Distribution] { all.keys.sorted().map { all[$0]! } }
 }
 
 /// Writes one time bucket (counter deltas and gauge values, stamped) somewhere: Graphite, DogStatsD,
@@ -33,8 +60,12 @@ final class BucketSink: MetricSink {
     func baseline(_ reading: [MetricSample]) { tracker.baseline(reading) }
 
     func write(_ reading: [MetricSample], time: Int64?) throws(RealmMetricsError) {
+        try write(reading, distributions: [], time: time)
+    }
+
+    func write(_ reading: [MetricSample], distributions: [Distribution], time: Int64?) throws(RealmMetricsError) {
         precondition(time != nil, "a bucket writer takes time buckets only")
-        try writer.write(Bucket(time: time ?? 0, samples: tracker.deltas(reading)))
+        try writer.write(Bucket(time: time ?? 0, samples: tracker.deltas(reading), distributions: distributions))
     }
 
     func finish() throws(RealmMetricsError) { try writer.finish() }
@@ -48,22 +79,32 @@ final class StatsdTextSink: MetricSink {
     let encoder: StatsdEncoder
     private var tracker = DeltaTracker()
     private var last: [MetricSample]? = nil
+    private var values = DistributionLog()
 
-    init(output: FDWriter, prefix: String) {
+    init(output: FDWriter, prefix: String, tags: TagStyle = .none) {
         self.output = output
-        encoder = StatsdEncoder(prefix: prefix)
+        encoder = StatsdEncoder(prefix: prefix, tags: tags)
     }
 
     func baseline(_ reading: [MetricSample]) {
         tracker.baseline(reading)
         last = reading
+        values.clear()
     }
 
     func write(_ reading: [MetricSample], time: Int64?) throws(RealmMetricsError) { last = reading }
 
+    func write(_ reading: [MetricSample], distributions: [Distribution], time: Int64?) throws(RealmMetricsError) {
+        last = reading
+        values.add(distributions)
+    }
+
+    /// The counters and gauges, then each value of the timers and histograms (`name:v|ms`), as statsd
+    /// would have received them.
     func finish() throws(RealmMetricsError) {
         guard let last else { return }
         for sample in tracker.deltas(last) { output.write(encoder.line(sample) + "\n") }
+        for d in values.sorted { for line in encoder.lines(d) { output.write(line + "\n") } }
         try output.finish(output.outputName)
     }
 }
@@ -76,6 +117,7 @@ final class SummarySink: MetricSink {
     let prefix: String
     private var tracker = DeltaTracker()
     private var last: [MetricSample] = []
+    private var values = DistributionLog()
 
     init(output: FDWriter, prefix: String) {
         self.output = output
@@ -85,12 +127,23 @@ final class SummarySink: MetricSink {
     func baseline(_ reading: [MetricSample]) {
         tracker.baseline(reading)
         last = reading
+        values.clear()
     }
 
     func write(_ reading: [MetricSample], time: Int64?) throws(RealmMetricsError) { last = reading }
 
+    func write(_ reading: [MetricSample], distributions: [Distribution], time: Int64?) throws(RealmMetricsError) {
+        last = reading
+        values.add(distributions)
+    }
+
     func finish() throws(RealmMetricsError) {
-        output.write(SummaryEncoder.json(tracker.deltas(last, includeZero: true), prefix: prefix))
+        let figures = values.sorted.map { d in
+            var totals = Distribution.Totals()
+            totals.add(d)
+            return (name: d.name, kind: d.kind, totals: totals)
+        }
+        output.write(SummaryEncoder.json(tracker.deltas(last, includeZero: true), distributions: figures, prefix: prefix))
         try output.finish(output.outputName)
     }
 }

@@ -53,17 +53,20 @@ public final class StatsdDelivery {
         failing ? merged(unsent, inFlight) : unsent
     }
 
-    /// Sends `counters` (deltas, by full name) with what earlier flushes could not deliver, and `gauges`
-    /// (absolute values, by full name), packed into datagrams. Zero deltas are left out.
+    /// Sends `counters` (deltas, by full name) with what earlier flushes could not deliver, `gauges`
+    /// (absolute values, by full name) and `values` (timer and histogram lines, `name:v|ms`), packed
+    /// into datagrams. Zero deltas are left out. Timer and histogram values of a flush that fails are
+    /// not kept (a sample cannot be merged into a later one).
     @discardableResult
-    public func deliver(counters: [(String, Int64)], gauges: [(String, Int64)]) -> Outcome {
+    public func deliver(counters: [(String, Int64)], gauges: [(String, Int64)], values: [String] = []) -> Outcome {
         let refusal = takeVerdict()
         var batch = unsent
         for (name, value) in counters where value != 0 { batch[name, default: 0] &+= value }
         batch = batch.filter { $0.value != 0 }
         unsent = [:]
-        var lines = batch.keys.sorted().map { "\($0):\(batch[$0]!)|c" }
-        lines += gauges.map { "\($0.0):\(max(0, $0.1))|g" }
+        var lines = batch.keys.sorted().map { StatsdEncoder.format(key: $0, value: batch[$0]!, type: "c") }
+        lines += gauges.map { StatsdEncoder.format(key: $0.0, value: max(0, $0.1), type: "g") }
+        lines += values
         let failed = sink.send(StatsdEncoder.pack(lines, maxBytes: maxPacketBytes))
         if failed > 0 || sink.refusedDuringLastSend {
             unsent = bounded(batch)
