@@ -85,3 +85,20 @@ struct TagTests {
         #expect(bytes.withUnsafeBufferPointer { MetricName.percentEncoded($0) } == "a%2Db%2Ec%20%C3%A9%2FZ9")
     }
 }
+
+@Suite("A counter and a gauge of one name, for outputs that keep one kind per name")
+struct KindSeparationTests {
+    @Test("the gauge becomes <name>.gauge (tagged: <base>.gauge,<tags>); the counter and other gauges keep their names")
+    func separated() {
+        let reading = [MetricSample(name: "protocol.bytes.received", kind: .counter, value: 5),
+                       MetricSample(name: "x.1", kind: .counter, value: 1, tagged: "x,v=1"),
+                       MetricSample(name: "protocol.bytes.received", kind: .gauge, value: 9),
+                       MetricSample(name: "x.1", kind: .gauge, value: 2, tagged: "x,v=1"),
+                       MetricSample(name: "session.online", kind: .gauge, value: 3)]
+        #expect(reading.separatingKinds() == [reading[0], reading[1],
+                                              MetricSample(name: "protocol.bytes.received.gauge", kind: .gauge, value: 9),
+                                              MetricSample(name: "x.1.gauge", kind: .gauge, value: 2, tagged: "x.gauge,v=1"),
+                                              reading[4]])
+        #expect(Array(reading.suffix(1)).separatingKinds() == Array(reading.suffix(1)))
+    }
+}

@@ -24,6 +24,16 @@ public enum BackfillTarget: Sendable, Equatable {
     }
 
     var isTimed: Bool { self != .stdout }
+
+    /// Whether the output keeps one kind per name, so that a gauge sharing a counter's name needs
+    /// another (``Swift/Array/separatingKinds()``).
+    func keepsOneKindPerName(graphiteNaming: GraphiteEncoder.Naming) -> Bool {
+        switch self {
+        case .stdout: false
+        case .graphite: graphiteNaming == .plain
+        case .dogstatsd, .influx: true
+        }
+    }
 }
 
 /// What a backfill should do.
@@ -125,7 +135,12 @@ public final class BackfillJob {
         case let .influx(path):
             writer = try InfluxSink(path: path, encoder: InfluxEncoder(prefix: configuration.prefix))
         }
-        if let writer { sinks.append(BucketSink(CountingWriter(writer, counted))) }
+        if let writer {
+            // Graphite through statsd's names keeps counters and gauges apart; plain names, DogStatsD
+            // and Influx measurements do not.
+            let separate = configuration.target.keepsOneKindPerName(graphiteNaming: configuration.graphiteNaming)
+            sinks.append(BucketSink(CountingWriter(writer, counted), separateKinds: separate))
+        }
         if configuration.printSummary {
             sinks.append(SummarySink(output: output, prefix: configuration.prefix))
         } else if configuration.target == .stdout {

@@ -80,7 +80,8 @@ final class LiveStatsdSink: MetricSink {
                 if sample.kind == .counter { batch.counters.append((key, sample.value)) } else { batch.gauges.append((key, sample.value)) }
             }
         }
-        add(tracker.deltas(reading), encoder)
+        // With tags, the receiver (Telegraf, statsd_exporter, the Datadog agent) keeps one kind per name.
+        add(tracker.deltas(encoder.tags == .none ? reading : reading.separatingKinds()), encoder)
         let ownReading = own.reading()
         if let ownEncoder {
             add(ownTracker.deltas(ownReading), ownEncoder)

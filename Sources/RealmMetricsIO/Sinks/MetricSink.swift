@@ -50,12 +50,18 @@ protocol BucketWriter: AnyObject {
     func finish() throws(RealmMetricsError)
 }
 
-/// A ``BucketWriter`` as a sink: turns each reading into the bucket's deltas with its own tracker.
+/// A ``BucketWriter`` as a sink: turns each reading into the bucket's deltas with its own tracker;
+/// with `separateKinds`, for an output that keeps one kind per name, a gauge sharing a counter's name
+/// is renamed (``Swift/Array/separatingKinds()``).
 final class BucketSink: MetricSink {
     let writer: BucketWriter
+    let separateKinds: Bool
     private var tracker = DeltaTracker()
 
-    init(_ writer: BucketWriter) { self.writer = writer }
+    init(_ writer: BucketWriter, separateKinds: Bool = false) {
+        self.writer = writer
+        self.separateKinds = separateKinds
+    }
 
     func baseline(_ reading: [MetricSample]) { tracker.baseline(reading) }
 
@@ -65,7 +71,7 @@ final class BucketSink: MetricSink {
 
     func write(_ reading: [MetricSample], distributions: [Distribution], time: Int64?) throws(RealmMetricsError) {
         precondition(time != nil, "a bucket writer takes time buckets only")
-        try writer.write(Bucket(time: time ?? 0, samples: tracker.deltas(reading), distributions: distributions))
+        try writer.write(Bucket(time: time ?? 0, samples: tracker.deltas(separateKinds ? reading.separatingKinds() : reading), distributions: distributions))
     }
 
     func finish() throws(RealmMetricsError) { try writer.finish() }
@@ -103,7 +109,8 @@ final class StatsdTextSink: MetricSink {
     /// would have received them.
     func finish() throws(RealmMetricsError) {
         guard let last else { return }
-        for sample in tracker.deltas(last) { output.write(encoder.line(sample) + "\n") }
+        // With tags, the text is for a receiver that keeps one kind per name.
+        for sample in tracker.deltas(encoder.tags == .none ? last : last.separatingKinds()) { output.write(encoder.line(sample) + "\n") }
         for d in values.sorted { for line in encoder.lines(d) { output.write(line + "\n") } }
         try output.finish(output.outputName)
     }
