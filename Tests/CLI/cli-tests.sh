@@ -39,16 +39,16 @@ for n in 1 2 5; do
 done
 expect "replay refuses a line limit it cannot buffer" 64 'max-line-bytes must be between 64 and 16777216' -- "$BIN" replay --max-line-bytes 1073741824 patterns/ros2.sample.log
 expect "replay refuses --threads 0" 64 'threads must be between 1 and 64' -- "$BIN" replay --threads 0 patterns/ros2.sample.log
-expect "replay reads standard input" 0 'realm.test.session.started:10\|c' -- bash -c "\"$BIN\" replay -q --prefix realm.test - < patterns/realm-sync-worker.sample.log"
+expect "replay reads standard input" 0 'realm.test.session.started:12\|c' -- bash -c "\"$BIN\" replay -q --prefix realm.test - < patterns/realm-sync-worker.sample.log"
 expect "replay --tags dogstatsd writes DogStatsD tags" 0 'realm\.test\.protocol\.used:2\|c\|#version:24' -- "$BIN" replay -q --tags dogstatsd --prefix realm.test patterns/realm-sync-worker.sample.log
 expect "replay --tags influx writes the 2020 server's tagged names" 0 'realm\.test\.protocol\.used,version=24:2\|c' -- "$BIN" replay -q --tags influx --prefix realm.test patterns/realm-sync-worker.sample.log
 expect "replay shows timers as |ms lines" 0 'realm\.test\.ping\.rtt:41\|ms' -- "$BIN" replay -q --prefix realm.test patterns/realm-sync-worker.sample.log
 expect "run refuses an unknown --tags style" 64 'none, influx, dogstatsd|none.*influx.*dogstatsd' -- "$BIN" run --tags yes --file /nonexistent
-expect "replay reports line counts on stderr" 0 '104 lines .* 97 matched, 0 ignored, 7 unmatched' -- "$BIN" replay --prefix realm.test patterns/realm-sync-worker.sample.log
+expect "replay reports line counts on stderr" 0 '112 lines .* 105 matched, 0 ignored, 7 unmatched' -- "$BIN" replay --prefix realm.test patterns/realm-sync-worker.sample.log
 expect "replay of a missing file is a clear error" 1 'error \[input\]: /nonexistent.log: cannot open: No such file' -- "$BIN" replay /nonexistent.log
 expect "replay refuses an unknown target" 64 'unknown target' -- "$BIN" replay --to carrier-pigeon patterns/ros2.sample.log
 expect "replay refuses a bad prefix" 2 'prefix' -- "$BIN" replay --prefix 'a|b' patterns/ros2.sample.log
-expect "default prefix is realm.<hostname>" 0 "^realm\\.$(hostname | tr -c 'A-Za-z0-9_\n-' '_')\\.session\\.started:10\\|c" -- "$BIN" replay -q patterns/realm-sync-worker.sample.log
+expect "default prefix is realm.<hostname>" 0 "^realm\\.$(hostname | tr -c 'A-Za-z0-9_\n-' '_')\\.session\\.started:12\\|c" -- "$BIN" replay -q patterns/realm-sync-worker.sample.log
 
 expect "explain shows rule, captures and effects" 0 'counter realm.test.connection.started \+1' -- "$BIN" explain --prefix realm.test 'HTTP Connection[4]: Connection from 127.0.0.1:40070'
 expect "explain: the second Token expired line counts nothing" 0 "rule: token-expired-repeat" -- "$BIN" explain --prefix realm.test "Sync Connection[2]: Session[1]: Token expired (message_type='bind', signed_user_token='x')."

@@ -79,6 +79,32 @@ struct TagTests {
         }
     }
 
+    @Test("close of name.*: the gauge of the template that holds the key loses it, whichever value it was opened under")
+    func familyClose() throws {
+        let rules = """
+            rules:
+              - name: info
+                match: '^info (?<s>\\d+) (?<user>\\S+)'
+                actions: [{open: 'users.{user}', tags: 'users,identity={user}', key: '{s}'}]
+              - name: end
+                match: '^end (?<s>\\d+)'
+                actions: [{close: 'users.*', key: '{s}'}]
+              - name: gone
+                match: '^gone'
+                actions: [{close_prefix: 'users.*', key: ''}]
+            """
+        let p = LinePipeline(patterns: try patternSet(["main.yaml": rules]))
+        feed(p, ["info 1 alice", "info 2 bob", "info 3 alice", "end 1", "end 9"])
+        func gauge(_ name: String) -> Int64 { p.store.gaugeValue(p.store.gaugeID(name)) }
+        #expect(gauge("users.alice") == 1 && gauge("users.bob") == 1)
+        #expect(p.stats.orphanCloses == 0, "a session without a user is no orphan")
+        feed(p, ["gone"])
+        #expect(gauge("users.alice") == 0 && gauge("users.bob") == 0)
+        #expect(throws: PatternFileError.self) {
+            try patternSet(["main.yaml": "rules:\n  - name: r\n    match: '^x'\n    actions: [{open: 'users.*', key: 'k'}]\n"])
+        }
+    }
+
     @Test("percent-encoding: every byte other than A-Za-z0-9 as %XX, upper-case")
     func percent() {
         let bytes = Array("a-b.c é/Z9".utf8)

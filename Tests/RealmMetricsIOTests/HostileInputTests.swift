@@ -33,9 +33,9 @@ struct HostileInputTests {
         reader.finish { pipeline.process($0, $1, worker: worker) }
 
         let want = try String(contentsOfFile: Self.patternsDir.appendingPathComponent("realm-sync-worker.expected.json").path, encoding: .utf8)
-            .replacingOccurrences(of: "\"realm.test.session.started\": 10", with: "\"realm.test.session.started\": 11")
+            .replacingOccurrences(of: "\"realm.test.session.started\": 12", with: "\"realm.test.session.started\": 13")
             .replacingOccurrences(of: "\"realm.test.session.online\": 1,", with: "\"realm.test.session.online\": 2,")
-            .replacingOccurrences(of: "\"realm.test.session.total\": 6", with: "\"realm.test.session.total\": 7")
+            .replacingOccurrences(of: "\"realm.test.session.total\": 8", with: "\"realm.test.session.total\": 9")
         let figures = pipeline.store.takeDistributions().map { d in
             var totals = Distribution.Totals()
             totals.add(d)

@@ -239,6 +239,11 @@ struct FileFollowTests {
         #expect(receiver.counterTotals["realm.t.protocol.used,version=24"] == 2)
         #expect(receiver.counterTotals["realm.t.protocol.used,version=26"] == 1)
         #expect(receiver.counterTotals["realm.t.protocol.24.used"] == nil, "the folded name is not sent as well")
+        // user_sessions per identity: +1 at a Client info with a user, -1 at its session's terminate or its connection's close.
+        #expect(receiver.lastGauges["realm.t.user_sessions,identity=user%2Dalice"] == 1)
+        #expect(receiver.lastGauges["realm.t.user_sessions,identity=bob%40example%2Ecom"] == 0)
+        // The documented counter and gauge of one name: the gauge is .gauge for receivers that keep one kind per name.
+        #expect(receiver.lastGauges["realm.t.protocol.bytes.received.gauge"] == 50 && receiver.counterTotals["realm.t.protocol.bytes.received"] == 470)
         #expect(receiver.lines.contains("realm.t.ping.rtt:41|ms") && receiver.lines.contains("realm.t.workunit.uploaded.changesets:3|h"))
         // name[,tag=value...]:value|c|g|ms|h, tag values only letters, digits and %XX.
         let syntax = try Regex("^[A-Za-z0-9_.-]+(,[A-Za-z0-9_]+=([A-Za-z0-9]|%[0-9A-F]{2})+)*:-?[0-9]+\\|(c|g|ms|h)$")
@@ -255,7 +260,7 @@ struct FileFollowTests {
         let s = try startFresh(fileArgs(receiver.port, dir), dir, "err")
         appendText(dir.file("w.log"), try sampleLines().joined(separator: "\n") + "\n")
         #expect(waitUntil(10) {
-            receiver.allCounterTotals["realm.t.sidecar.lines_read"] == 104 && receiver.allCounterTotals["realm.t.sidecar.lines_matched"] == 97
+            receiver.allCounterTotals["realm.t.sidecar.lines_read"] == 112 && receiver.allCounterTotals["realm.t.sidecar.lines_matched"] == 105
                 && receiver.allCounterTotals["realm.t.sidecar.orphan_closes"] == 3
         }, "\(receiver.allCounterTotals.filter { $0.key.contains("sidecar") })")
         #expect(receiver.allLastGauges["realm.t.sidecar.checkpoint_age_seconds"] == 0)
@@ -263,7 +268,7 @@ struct FileFollowTests {
         let (status, out, _) = try sh("'\(Repo.binary)' status --state-dir '\(dir.file("state"))'")
         #expect(status == 0)
         #expect(out.contains("file: \(dir.file("w.log")) at byte "))
-        #expect(out.contains("  lines_matched 97\n"))
+        #expect(out.contains("  lines_matched 105\n"))
         #expect(out.contains("last error: none"))
         let (missing, _, err) = try sh("'\(Repo.binary)' status --state-dir '\(dir.file("nothing"))'")
         #expect(missing == 1)
@@ -365,6 +370,6 @@ struct FileFollowTests {
         try FileManager.default.removeItem(atPath: dir.file("state/filler"))
         try s.waitForStderr("the state file is written again")
         #expect(s.terminate() == 0)
-        #expect(try String(contentsOfFile: dir.file("state/state.json"), encoding: .utf8).contains("\"lines_matched\":97"))
+        #expect(try String(contentsOfFile: dir.file("state/state.json"), encoding: .utf8).contains("\"lines_matched\":105"))
     }
 }

@@ -301,6 +301,13 @@ struct CompileContext {
             var cap = cardinality
             if let c = m["cardinality"] { cap = try reader.integer(c, "\(rule) 'cardinality'", range: 1...100_000) }
             let source = try reader.string(target, "\(rule) '\(verb)'")
+            if source.hasSuffix(".*") {
+                let base = String(source.dropLast(2))
+                guard verb == "close" || verb == "close_prefix", MetricName.isValidPath(base), m["tags"] == nil else {
+                    throw reader.error(target, "\(rule): '\(source)' (every gauge under a name) is only for close and close_prefix, after a metric name, without tags")
+                }
+                return NameTemplate(source: source, parts: [.literal(source)], cardinality: cap, family: base + ".")
+            }
             let parts = try templateParts(source, node: target, regex: regex, rule: rule)
             let probe = parts.map { if case let .literal(s) = $0 { s } else { "x" } }.joined()
             guard MetricName.isValidPath(probe) else {

@@ -14,13 +14,17 @@ public struct NameTemplate: Sendable, Equatable {
     /// The same metric with tags, as `base,tag={capture}` (`tags:` in the pattern file): sent so with
     /// `--tags influx` or `dogstatsd`; `source` is the name the tags are folded into, sent by default.
     public var tagged: TaggedName? = nil
-    public var isFixed: Bool { parts.allSatisfy { if case .literal = $0 { true } else { false } } }
+    /// `name.*` (for `close` and `close_prefix`): every gauge whose name starts with `name.` — the
+    /// gauges of one template (`user_sessions.{user}`), when the closing line does not name the value.
+    public var family: String? = nil
+    public var isFixed: Bool { family == nil && parts.allSatisfy { if case .literal = $0 { true } else { false } } }
 
-    public init(source: String, parts: [TemplatePart], cardinality: Int, tagged: TaggedName? = nil) {
+    public init(source: String, parts: [TemplatePart], cardinality: Int, tagged: TaggedName? = nil, family: String? = nil) {
         self.source = source
         self.parts = parts
         self.cardinality = cardinality
         self.tagged = tagged
+        self.family = family
     }
 }
 

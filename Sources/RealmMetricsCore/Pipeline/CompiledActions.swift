@@ -166,6 +166,10 @@ extension LinePipeline {
                     recordValue(op, id: id, n, message, captures, worker: worker, name: name, recorder: recorder)
                 }
             case .open, .close, .closePrefix:
+                if let family = compiled.names[op.name].family {
+                    closeFamily(op, family, message, captures, worker: worker, recorder: recorder)
+                    continue
+                }
                 let id = op.id >= 0 ? op.id : templatedID(op, message, captures, name: &name)
                 let k = compiledKey(op, message, captures) ?? partKey(op, message, captures)
                 switch op.kind {
@@ -213,6 +217,29 @@ extension LinePipeline {
             }
         }
         return out
+    }
+
+    /// `close` or `close_prefix` of a key in every gauge of a family (`user_sessions.*`): the gauge that
+    /// holds it (a session is open under one user) loses it; no gauge holding it is no orphan close.
+    @inline(never)
+    private func closeFamily(_ op: CompiledActions.Op, _ family: String, _ message: UnsafePointer<UInt8>, _ captures: CaptureVector,
+                             worker: Int, recorder: EffectRecorder?) {
+        let k = compiledKey(op, message, captures) ?? partKey(op, message, captures)
+        var closed = 0
+        for (id, gaugeName) in store.gaugeNames.enumerated() where gaugeName.hasPrefix(family) {
+            if op.kind == .close {
+                if store.close(gauge: id, worker: worker, key: k) { closed += 1 }
+            } else {
+                closed += store.close(gauge: id, worker: worker, keysWithPrefix: k)
+            }
+        }
+        let source = compiledActions.names[op.name].source
+        // Not an orphan when no gauge holds the key: a session need not have had a user.
+        if op.kind == .close {
+            recorder?.record(.close(source, key: k, wasOpen: closed > 0))
+        } else {
+            recorder?.record(.closePrefix(source, prefix: k, closed: closed))
+        }
     }
 
     /// One value of a timer or histogram; an op with a key (`skip_first`) leaves out the first value
