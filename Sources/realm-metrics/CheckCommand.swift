@@ -73,6 +73,8 @@ struct CheckCommand: ParsableCommand {
                     if !quiet { out.write("  ok    \(result.kind.rawValue) \(result.name) (\(result.examples) examples)\n") }
                     if literals, result.kind == .rule, let rule = set.rules.first(where: { $0.name == result.name }) {
                         out.write("        prefilter: \(LiteralPrefilter.plan(literals: rule.requiredLiterals, start: rule.startLiteral))\n")
+                        let metrics = rule.metricNames.map { "\($0.0) \($0.1)" }
+                        if !metrics.isEmpty { out.write("        metrics: \(metrics.joined(separator: ", "))\n") }
                     }
                 } else {
                     failures += 1
