@@ -33,6 +33,18 @@ final class ParallelReplay: @unchecked Sendable {
         @exclusivity(unchecked) var count = 0
         @exclusivity(unchecked) var counts = PipelineStats()
         @exclusivity(unchecked) var truncated: Int64 = 0
+        /// Placed in time (backfill): per line of the part, its time (ms, ``ParallelReplay/noTime`` for
+        /// none), whether that is wall-clock time still to convert, and its outcome; per matched line,
+        /// which line of the part it is. The line counts are then made by the applier (lines past the
+        /// window are not counted), not in ``counts``.
+        @exclusivity(unchecked) var lineTimes: UnsafeMutablePointer<Int64>
+        /// ``ParallelReplay/outcomeCode(_:)`` of the line, plus ``ParallelReplay/localBit`` when its time is
+        /// wall-clock time.
+        @exclusivity(unchecked) var lineCodes: UnsafeMutablePointer<UInt8>
+        @exclusivity(unchecked) var lineCount = 0
+        @exclusivity(unchecked) var lineCapacity = 0
+        /// Per matched line (as ``count``): its index among the part's lines.
+        @exclusivity(unchecked) var matchedLine: UnsafeMutablePointer<Int32>
         let stride: Int
 
         init(stride: Int, capacity: Int = 4096) {
@@ -41,14 +53,37 @@ final class ParallelReplay: @unchecked Sendable {
             rules = .allocate(capacity: capacity)
             messages = .allocate(capacity: capacity)
             vectors = .allocate(capacity: capacity * stride)
+            matchedLine = .allocate(capacity: capacity)
+            lineTimes = .allocate(capacity: 1)
+            lineCodes = .allocate(capacity: 1)
+            lineCapacity = 1
         }
 
-        deinit { rules.deallocate(); messages.deallocate(); vectors.deallocate() }
+        deinit { rules.deallocate(); messages.deallocate(); vectors.deallocate(); matchedLine.deallocate(); lineTimes.deallocate(); lineCodes.deallocate() }
+
+        /// One more line placed in time.
+        @inline(__always)
+        func appendLine(time: Int64, code: UInt8) {
+            if lineCount == lineCapacity {
+                let bigger = lineCapacity * 2 + 4096
+                let t = UnsafeMutablePointer<Int64>.allocate(capacity: bigger)
+                t.update(from: lineTimes, count: lineCount)
+                lineTimes.deallocate(); lineTimes = t
+                let c = UnsafeMutablePointer<UInt8>.allocate(capacity: bigger)
+                c.update(from: lineCodes, count: lineCount)
+                lineCodes.deallocate(); lineCodes = c
+                lineCapacity = bigger
+            }
+            lineTimes[lineCount] = time
+            lineCodes[lineCount] = code
+            lineCount += 1
+        }
 
         func reset() {
             count = 0
             counts = PipelineStats()
             truncated = 0
+            lineCount = 0
         }
 
         /// Room for one more matched line; returns where its captures go.
@@ -69,6 +104,9 @@ final class ParallelReplay: @unchecked Sendable {
             let m = UnsafeMutablePointer<Int32>.allocate(capacity: bigger)
             m.update(from: messages, count: count)
             messages.deallocate(); messages = m
+            let l = UnsafeMutablePointer<Int32>.allocate(capacity: bigger)
+            l.update(from: matchedLine, count: count)
+            matchedLine.deallocate(); matchedLine = l
             let v = UnsafeMutablePointer<Int>.allocate(capacity: bigger * stride)
             v.update(from: vectors, count: count * stride)
             vectors.deallocate(); vectors = v
@@ -83,6 +121,8 @@ final class ParallelReplay: @unchecked Sendable {
         let capacity: Int
         var worker = 0
         var isLast = false
+        /// Bytes read from the files up to the end of this chunk (for progress).
+        var bytesSoFar: Int64 = 0
         var bounds: [Int]
         let parts: [PartResult]
         let done = DispatchSemaphore(value: 0)
@@ -136,9 +176,60 @@ final class ParallelReplay: @unchecked Sendable {
         ready = pipelines.map { _ in DispatchSemaphore(value: 0) }
     }
 
+    /// How lines are placed in time (backfill): the classifier threads read each line's time (local
+    /// times as wall-clock time); the applier converts those in `zone`, in line order, and hands each
+    /// time to `place` before the line is counted and applied. `place` returns false once the time is
+    /// past the window (nothing after it is applied or counted) and may throw (an output that failed).
+    struct Placement {
+        var fallbackYear: Int
+        var zone: WallClockZone?
+        var place: (Int64?) throws(RealmMetricsError) -> Bool
+        /// Called after each chunk with the bytes read up to its end.
+        var progress: ((Int64) -> Void)? = nil
+    }
+
+    /// A line's outcome as one byte (the rule is not needed to count it).
+    @inline(__always)
+    static func outcomeCode(_ outcome: LineOutcome) -> UInt8 {
+        switch outcome {
+        case .matched: 0
+        case .ignored: 1
+        case .unmatched: 2
+        case .envelopeMismatch: 3
+        case .matchLimit: 4
+        case .matchError: 5
+        }
+    }
+
+    /// Set in a line's code when its time is wall-clock time.
+    static let localBit: UInt8 = 0x80
+
+    /// Counts a line by its ``outcomeCode(_:)``.
+    @inline(__always)
+    static func count(code: UInt8, in counts: inout PipelineStats) {
+        counts.linesRead += 1
+        switch code & 0x7F {
+        case 0: counts.matched += 1
+        case 1: counts.ignored += 1
+        case 2: counts.unmatched += 1
+        case 3: counts.envelopeMismatch += 1
+        case 4: counts.matchLimitHits += 1
+        default: counts.matchErrors += 1
+        }
+    }
+
+    /// A line without a time, in ``PartResult/lineTimes``.
+    static let noTime = Int64.min
+
+    private var placement: Placement? = nil
+    /// The error `place` threw, which stopped the applying.
+    private(set) var placementError: RealmMetricsError? = nil
+
     /// Reads every file (an open descriptor, and the worker its lines belong to) to its end, in order,
-    /// and applies its lines. Returns the first read failure; the lines read before it are applied.
-    func run(files: [LogInput]) -> ReadFailure? {
+    /// and applies its lines, placed in time first with `placement`. Returns the first read failure; the
+    /// lines read before it are applied.
+    func run(files: [LogInput], placement: Placement? = nil) -> ReadFailure? {
+        self.placement = placement
         let failure = FailureBox()
         let finished = DispatchSemaphore(value: 0)
         var threads: [Thread] = []
@@ -234,6 +325,7 @@ final class ParallelReplay: @unchecked Sendable {
     /// Splits bytes [begin, end) of `chunk` into one part per classifier at line starts and wakes them.
     private func hand(_ chunk: Chunk, _ begin: Int, _ end: Int, worker: Int) {
         chunk.worker = worker
+        chunk.bytesSoFar = bytesRead
         chunk.isLast = false
         let parts = classifiers.count
         chunk.bounds[0] = begin
@@ -268,6 +360,7 @@ final class ParallelReplay: @unchecked Sendable {
     private func classifyLoop(part: Int, classifier pipelines: [LinePipeline]) {
         let first = pipelines[0]
         let chained = pipelines.count > 1
+        let fallbackYear = placement?.fallbackYear
         var index = 0
         while true {
             ready[part].wait()
@@ -283,6 +376,10 @@ final class ParallelReplay: @unchecked Sendable {
             var counts = PipelineStats()
             let truncated = LineSplitter.forEachLine(buffer, from: chunk.bounds[part], to: chunk.bounds[part + 1], maxLineBytes: maxLineBytes) { line, length in
                 let s = buffer.distance(to: line)
+                if let fallbackYear {
+                    classifyTimed(line, length, at: s, pipelines, into: result, fallbackYear: fallbackYear)
+                    return
+                }
                 counts.linesRead += 1
                 if !chained {
                     let (outcome, offset) = first.classify(line, length)
@@ -311,6 +408,31 @@ final class ParallelReplay: @unchecked Sendable {
         }
     }
 
+    /// One line placed in time: its outcome and time are kept per line (``PartResult/lineTimes``), for
+    /// the applier to place it before counting and applying it. The time is that of the first set, in
+    /// order, whose envelope fits and has one (as ``PipelineChain/processTimed(_:_:worker:fallbackYear:zone:place:)``).
+    @inline(__always)
+    private func classifyTimed(_ line: UnsafePointer<UInt8>, _ length: Int, at s: Int, _ pipelines: [LinePipeline], into result: PartResult, fallbackYear: Int) {
+        var time: Int64? = nil
+        var local = false
+        var offset = 0
+        let (set, outcome) = PipelineChain.inTurn(sets: pipelines.count) { set in
+            let classified = pipelines[set].classify(line, length, time: &time, local: &local, fallbackYear: fallbackYear)
+            offset = classified.1
+            return classified.0
+        }
+        if time == nil {
+            for later in (set + 1)..<max(set + 1, pipelines.count) {
+                pipelines[later].envelopeTime(line, length, time: &time, local: &local, fallbackYear: fallbackYear)
+            }
+        }
+        if case let .matched(rule) = outcome {
+            pipelines[set].copyCaptures(into: result.append(rule: set << ParallelReplay.setShift | rule, message: s + offset))
+            result.matchedLine[result.count - 1] = Int32(truncatingIfNeeded: result.lineCount)
+        }
+        result.appendLine(time: time ?? ParallelReplay.noTime, code: ParallelReplay.outcomeCode(outcome) | (local && time != nil ? ParallelReplay.localBit : 0))
+    }
+
     // MARK: applier (the calling thread)
 
     private func applyLoop() {
@@ -322,6 +444,11 @@ final class ParallelReplay: @unchecked Sendable {
             if chunk.isLast { return }
             let buffer = UnsafePointer(chunk.buffer)
             let worker = chunk.worker
+            if let placement {
+                applyPlaced(chunk, buffer, worker: worker, placement)
+                free.signal()
+                continue
+            }
             for result in chunk.parts {
                 for i in 0..<result.count {
                     let code = Int(result.rules[i])
@@ -334,5 +461,43 @@ final class ParallelReplay: @unchecked Sendable {
             }
             free.signal()
         }
+    }
+
+    /// Past the window, or `place` threw: nothing more is applied or counted.
+    private var stopped = false
+
+    /// Applies a chunk whose lines are placed in time: each line's time to `place` first, in order
+    /// (local times converted here, where the order is known), then its count and, when it matched,
+    /// its rule.
+    private func applyPlaced(_ chunk: Chunk, _ buffer: UnsafePointer<UInt8>, worker: Int, _ placement: Placement) {
+        for result in chunk.parts {
+            truncatedLines += result.truncated
+            guard !stopped else { continue }
+            var counts = PipelineStats()
+            var m = 0
+            let times = result.lineTimes, codes = result.lineCodes, zone = placement.zone, place = placement.place
+            for j in 0..<result.lineCount {
+                let code = codes[j]
+                var time: Int64? = times[j] == ParallelReplay.noTime ? nil : times[j]
+                if let wall = time, code & ParallelReplay.localBit != 0, let zone { time = LinePipeline.utcMillis(wall: wall, zone: zone) }
+                do throws(RealmMetricsError) {
+                    guard try place(time) else { stopped = true; break }
+                } catch {
+                    placementError = error
+                    stopped = true
+                    break
+                }
+                ParallelReplay.count(code: code, in: &counts)
+                if m < result.count && Int(result.matchedLine[m]) == j {
+                    let code = Int(result.rules[m])
+                    chain.applyMatched(set: code >> ParallelReplay.setShift, rule: code & (1 << ParallelReplay.setShift - 1),
+                                       message: buffer + Int(result.messages[m]),
+                                       ovector: UnsafePointer(result.vectors + m * result.stride), worker: worker)
+                    m += 1
+                }
+            }
+            chain.addLineCounts(counts)
+        }
+        placement.progress?(chunk.bytesSoFar)
     }
 }

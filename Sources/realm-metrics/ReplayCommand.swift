@@ -84,7 +84,7 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Longer lines are cut to this many bytes and counted (\(RunSettings.maxLineBytes.rangeText)).", valueName: "bytes"))
     var maxLineBytes = 65536
 
-    @Option(name: .long, help: ArgumentHelp("Threads that match lines in a plain replay (\(Self.threadsRange.rangeText); default: one more than the cores; 1: a single thread). The metrics are the same for any number; lower it to leave cores to the workers. Backfill uses one thread.", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Threads that match lines of files, for a plain replay and a backfill (\(Self.threadsRange.rangeText); default: one more than the cores; 1: a single thread). The metrics are the same for any number; lower it to leave cores to the workers. A backfill of the journal, or of local times in a zone that cannot be named, reads on one thread.", valueName: "n"))
     var threads: Int?
 
     @Flag(name: .shortAndLong, help: "Do not print line counts to standard error.")
@@ -180,6 +180,7 @@ struct ReplayCommand: ParsableCommand {
         configuration.maxLineBytes = maxLineBytes
         configuration.progress = !quiet && isTerminal(2)
         configuration.outputTimeoutSeconds = outputTimeout
+        if let threads { configuration.threads = threads }
         configuration.timeZone = timezone
         do {
             let job = try BackfillJob(configuration: configuration)

@@ -21,8 +21,8 @@ public struct TimeLayout: Sendable, Equatable {
         public let description: String
     }
 
-    let pieces: [Piece]
-    public let source: String
+    private(set) var pieces: [Piece]
+    public private(set) var source: String
     public let utc: Bool
 
     public init(_ layout: String, utc: Bool) throws(LayoutError) {
@@ -53,6 +53,15 @@ public struct TimeLayout: Sendable, Equatable {
 
     /// Whether times of this layout are wall-clock times of some zone: `timezone: local` and no `%z`.
     public var readsLocalTime: Bool { !utc && !pieces.contains(.zone) }
+
+    /// The same layout in storage of its own: a pipeline of each thread reads its copy, so that no
+    /// reference count is shared between the threads on the per-line path.
+    public func ownCopy() -> TimeLayout {
+        var copy = self
+        copy.pieces = pieces.map { $0 }
+        copy.source = String(decoding: Array(source.utf8), as: UTF8.self)
+        return copy
+    }
 
     static let months: [[UInt8]] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"].map { Array($0.utf8) }
 

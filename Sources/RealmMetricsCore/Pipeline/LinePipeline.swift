@@ -183,6 +183,9 @@ public final class LinePipeline {
     /// The envelopes' compiled code and groups as plain values (`patterns` keeps them alive).
     let envelopeCodes: UnsafeMutableBufferPointer<EnvelopeCode>
     let hasIgnores: Bool
+    /// Per envelope: its time layout (a copy of this pipeline's own) and whether it reads local time.
+    let timeLayouts: [TimeLayout?]
+    let localTimes: [Bool]
     /// Every envelope and rule regex has JIT code: the hot path calls `pcre2_jit_match_8` directly.
     let allJIT: Bool
     /// Warnings for the operator (a worker's log level that cannot feed some metrics); the owner
@@ -211,6 +214,8 @@ public final class LinePipeline {
                                             componentGroup: e.componentGroup ?? -1, hasDefaultLevel: e.defaultLevel != nil)
         }
         hasIgnores = !patterns.ignores.isEmpty
+        timeLayouts = patterns.envelopes.map { $0.timeLayout?.ownCopy() }
+        localTimes = patterns.envelopes.map { $0.timeLayout?.readsLocalTime ?? false }
         allJIT = patterns.envelopes.allSatisfy(\.regex.isJITCompiled) && patterns.rules.allSatisfy(\.regex.isJITCompiled)
         ruleCodes = .allocate(capacity: max(1, patterns.rules.count))
         for (i, rule) in patterns.rules.enumerated() { ruleCodes[i] = rule.regex.code }
@@ -347,7 +352,7 @@ public final class LinePipeline {
     /// The time in an already split envelope.
     @inline(__always)
     func time(of parts: EnvelopeParts, _ start: UnsafePointer<UInt8>, fallbackYear: Int, zone: WallClockZone? = nil) -> Int64? {
-        guard let range = parts.time, let index = parts.timeEnvelope, let layout = patterns.envelopes[index].timeLayout else { return nil }
+        guard let range = parts.time, let index = parts.timeEnvelope, let layout = timeLayouts[index] else { return nil }
         return layout.parse(UnsafeBufferPointer(start: start + range.lowerBound, count: range.count), fallbackYear: fallbackYear, zone: zone)
     }
 
@@ -403,6 +408,41 @@ public final class LinePipeline {
         guard let parts = splitEnvelope(start, length) else { return (lastOutcome, 0) }
         if hasIgnores, let outcome = checkIgnores(start, parts) { return (outcome, parts.message.lowerBound) }
         return (matchRules(start + parts.message.lowerBound, parts.message.count), parts.message.lowerBound)
+    }
+
+    /// As ``classify(_:_:)``, and when the envelope fits and carries a time, the line's time into `time`
+    /// (ms since the epoch) when `time` is still nil: for a layout read in local time (``TimeLayout/readsLocalTime``)
+    /// as wall-clock ms, with `local` set, for the caller to convert in line order (a zone's repeated
+    /// hour depends on the line before); else in UTC.
+    @inline(__always)
+    public func classify(_ start: UnsafePointer<UInt8>, _ length: Int, time: inout Int64?, local: inout Bool, fallbackYear: Int) -> (LineOutcome, Int) {
+        guard let parts = splitEnvelope(start, length) else { return (lastOutcome, 0) }
+        if time == nil, let range = parts.time, let index = parts.timeEnvelope, let layout = timeLayouts[index] {
+            let text = UnsafeBufferPointer(start: start + range.lowerBound, count: range.count)
+            local = localTimes[index]
+            time = layout.parse(text, fallbackYear: fallbackYear, zone: local ? wallClock : nil)
+        }
+        if hasIgnores, let outcome = checkIgnores(start, parts) { return (outcome, parts.message.lowerBound) }
+        return (matchRules(start + parts.message.lowerBound, parts.message.count), parts.message.lowerBound)
+    }
+
+    /// Only the time of a line, as ``classify(_:_:time:local:fallbackYear:)`` gives it (for a set the
+    /// chain did not reach, whose envelope may still carry the line's time).
+    public func envelopeTime(_ start: UnsafePointer<UInt8>, _ length: Int, time: inout Int64?, local: inout Bool, fallbackYear: Int) {
+        guard time == nil, let parts = splitEnvelope(start, length), let range = parts.time, let index = parts.timeEnvelope,
+              let layout = timeLayouts[index] else { return }
+        local = localTimes[index]
+        time = layout.parse(UnsafeBufferPointer(start: start + range.lowerBound, count: range.count), fallbackYear: fallbackYear, zone: local ? wallClock : nil)
+    }
+
+    /// Reads wall-clock times as they are (a zone at UTC+0): ``classify(_:_:time:local:fallbackYear:)``
+    /// leaves the conversion to the caller.
+    private let wallClock = WallClockZone(name: "wall clock", offsets: FixedZoneOffset(seconds: 0))
+
+    /// The time (ms since the epoch) of wall-clock ms `wall` in `zone`.
+    public static func utcMillis(wall: Int64, zone: WallClockZone) -> Int64 {
+        let seconds = wall >= 0 ? wall / 1000 : (wall - 999) / 1000
+        return zone.utcSeconds(wall: seconds) * 1000 + (wall - seconds * 1000)
     }
 
     /// Copies the captures of the last match (``captureVectorLength`` values).

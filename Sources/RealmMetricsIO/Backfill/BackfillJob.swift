@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import RealmMetricsCore
 
 /// Where backfilled metrics go.
@@ -51,6 +52,9 @@ public struct BackfillConfiguration: Sendable {
     public var printSummary = false
     public var workerPerFile = false
     public var maxLineBytes = 65536
+    /// Threads that match lines of files (as for `replay`); 1 reads, matches, places and applies on
+    /// the calling thread alone.
+    public var threads = max(2, ProcessInfo.processInfo.activeProcessorCount + 1)
     public var maxPacketBytes = 1432
     /// Show a progress line on standard error (a terminal).
     public var progress = false
@@ -122,7 +126,7 @@ public final class BackfillJob {
             // every line); mktime only when the zone cannot be named.
             zone = chain.hasLocalTimes ? WallClockZone.machine() : nil
         }
-        timing = LineTiming(fallbackYear: fallbackYear, zone: zone)
+        timing = LineTiming(fallbackYear: fallbackYear, zone: zone, localTimes: chain.hasLocalTimes)
         var sinks: [MetricSink] = []
         let writer: BucketWriter?
         switch configuration.target {
@@ -156,7 +160,7 @@ public final class BackfillJob {
             try runJournal(journal)
         } else {
             let source = try FileLines(files: configuration.files, workerPerFile: configuration.workerPerFile, store: driver.store,
-                                       maxLineBytes: configuration.maxLineBytes, timing: timing)
+                                       maxLineBytes: configuration.maxLineBytes, threads: configuration.threads, timing: timing)
             if configuration.progress { source.progress = { [unowned self] fraction, time in showProgress(position: fraction, at: time) } }
             defer { truncatedLines += source.truncatedLines }
             _ = try source.pump(driver, limit: .max)

@@ -77,80 +77,93 @@ final class BucketSink: MetricSink {
     func finish() throws(RealmMetricsError) { try writer.finish() }
 }
 
+/// What a sink that writes once, at the end of the input, keeps: the last reading (or the baseline
+/// when none was written after it: a window no line reached), what was sent at the baseline, and the
+/// timer and histogram values since it.
+final class EndOfInputState {
+    private(set) var tracker = DeltaTracker()
+    private(set) var last: [MetricSample]? = nil
+    private(set) var values = DistributionLog()
+
+    func baseline(_ reading: [MetricSample]) {
+        tracker.baseline(reading)
+        last = reading
+        values.clear()
+    }
+
+    func take(_ reading: [MetricSample], _ distributions: [Distribution]) {
+        last = reading
+        values.add(distributions)
+    }
+
+    /// The counters' deltas since the baseline (zeros too with `includeZero`) and every gauge, of
+    /// `reading` (the last one when nil).
+    func deltas(of reading: [MetricSample]? = nil, includeZero: Bool = false) -> [MetricSample] {
+        var tracker = tracker
+        return tracker.deltas(reading ?? last ?? [], includeZero: includeZero)
+    }
+}
+
 /// statsd text at the end of the input: the counters' deltas since the baseline (those that are not
-/// zero) and every gauge, one line each (`replay`, and `replay --since` to standard output), of the
-/// last reading written, or of the baseline when none was written after it (a window no line reached).
+/// zero) and every gauge, one line each (`replay`, and `replay --since` to standard output), then each
+/// timer and histogram value.
 final class StatsdTextSink: MetricSink {
     let output: FDWriter
     let encoder: StatsdEncoder
-    private var tracker = DeltaTracker()
-    private var last: [MetricSample]? = nil
-    private var values = DistributionLog()
+    private let state = EndOfInputState()
 
     init(output: FDWriter, prefix: String, tags: TagStyle = .none) {
         self.output = output
         encoder = StatsdEncoder(prefix: prefix, tags: tags)
     }
 
-    func baseline(_ reading: [MetricSample]) {
-        tracker.baseline(reading)
-        last = reading
-        values.clear()
-    }
+    func baseline(_ reading: [MetricSample]) { state.baseline(reading) }
 
-    func write(_ reading: [MetricSample], time: Int64?) throws(RealmMetricsError) { last = reading }
+    func write(_ reading: [MetricSample], time: Int64?) throws(RealmMetricsError) { state.take(reading, []) }
 
     func write(_ reading: [MetricSample], distributions: [Distribution], time: Int64?) throws(RealmMetricsError) {
-        last = reading
-        values.add(distributions)
+        state.take(reading, distributions)
     }
 
     /// The counters and gauges, then each value of the timers and histograms (`name:v|ms`), as statsd
     /// would have received them.
     func finish() throws(RealmMetricsError) {
-        guard let last else { return }
+        guard let last = state.last else { return }
         // With tags, the text is for a receiver that keeps one kind per name.
-        for sample in tracker.deltas(encoder.tags == .none ? last : last.separatingKinds()) { output.write(encoder.line(sample) + "\n") }
-        for d in values.sorted { for line in encoder.lines(d) { output.write(line + "\n") } }
+        for sample in state.deltas(of: encoder.tags == .none ? last : last.separatingKinds()) { output.write(encoder.line(sample) + "\n") }
+        for d in state.values.sorted { for line in encoder.lines(d) { output.write(line + "\n") } }
         try output.finish(output.outputName)
     }
 }
 
 /// The JSON summary at the end of the input (`--summary`): every counter's delta since the baseline,
-/// zeros included (every declared counter appears), and every gauge, of the last reading written, or
-/// of the baseline when none was written after it (a window no line reached).
+/// zeros included (every declared counter appears), every gauge, and each timer's and histogram's
+/// count, sum, min and max.
 final class SummarySink: MetricSink {
     let output: FDWriter
     let prefix: String
-    private var tracker = DeltaTracker()
-    private var last: [MetricSample] = []
-    private var values = DistributionLog()
+    private let state = EndOfInputState()
 
     init(output: FDWriter, prefix: String) {
         self.output = output
         self.prefix = prefix
     }
 
-    func baseline(_ reading: [MetricSample]) {
-        tracker.baseline(reading)
-        last = reading
-        values.clear()
-    }
+    func baseline(_ reading: [MetricSample]) { state.baseline(reading) }
 
-    func write(_ reading: [MetricSample], time: Int64?) throws(RealmMetricsError) { last = reading }
+    func write(_ reading: [MetricSample], time: Int64?) throws(RealmMetricsError) { state.take(reading, []) }
 
     func write(_ reading: [MetricSample], distributions: [Distribution], time: Int64?) throws(RealmMetricsError) {
-        last = reading
-        values.add(distributions)
+        state.take(reading, distributions)
     }
 
     func finish() throws(RealmMetricsError) {
-        let figures = values.sorted.map { d in
+        let figures = state.values.sorted.map { d in
             var totals = Distribution.Totals()
             totals.add(d)
             return (name: d.name, kind: d.kind, totals: totals)
         }
-        output.write(SummaryEncoder.json(tracker.deltas(last, includeZero: true), distributions: figures, prefix: prefix))
+        output.write(SummaryEncoder.json(state.deltas(includeZero: true), distributions: figures, prefix: prefix))
         try output.finish(output.outputName)
     }
 }

@@ -19,11 +19,15 @@ protocol LineSource: AnyObject {
 struct LineTiming {
     var fallbackYear: Int
     var zone: WallClockZone?
+    /// Some layout reads local times: without a `zone` (the machine's, read by `mktime(3)`), they are
+    /// converted on the reading thread alone.
+    var localTimes = false
 }
 
 /// Log files read once, start to end, in order (`replay`, `backfill` of files). Each file is a
-/// successive piece of one worker's log, or with `workerPerFile` its own worker. Untimed input with
-/// more than one thread is classified on several threads (``ParallelReplay``) and applied in order.
+/// successive piece of one worker's log, or with `workerPerFile` its own worker. With more than one
+/// thread, lines are classified on several threads (``ParallelReplay``; for a backfill with their
+/// times) and placed in time and applied in order.
 final class FileLines: LineSource {
     let inputs: [LogInput]
     let maxLineBytes: Int
@@ -58,12 +62,23 @@ final class FileLines: LineSource {
 
     func pump(_ driver: Driver, limit: Int) throws(RealmMetricsError) -> Int {
         let before = driver.engine.stats.linesRead
-        if timing == nil && threads > 1 {
+        if threads > 1 && !(timing.map { $0.localTimes && $0.zone == nil } ?? false) {
             // Reading, matching (on `threads` threads) and applying in order run side by side.
             let parallel = ParallelReplay(chain: driver.engine, threads: threads, maxLineBytes: maxLineBytes, chunkBytes: chunkBytes)
-            let failure = parallel.run(files: inputs)
+            var placement: ParallelReplay.Placement? = nil
+            if let timing {
+                placement = ParallelReplay.Placement(fallbackYear: timing.fallbackYear, zone: timing.zone) { (t: Int64?) throws(RealmMetricsError) -> Bool in
+                    try driver.place(timeMillis: t)
+                }
+                if let progress {
+                    let total = totalBytes
+                    placement?.progress = { bytes in progress(total > 0 ? Double(bytes) / Double(total) : nil, driver.clock?.current) }
+                }
+            }
+            let failure = parallel.run(files: inputs, placement: placement)
             truncatedLines += parallel.truncatedLines
             bytesRead += parallel.bytesRead
+            if let error = parallel.placementError { throw error }
             if let failure { throw readFailed(failure.file, failure.errno) }
         } else {
             try readInTurn(driver)
