@@ -45,6 +45,10 @@ final class ParallelReplay: @unchecked Sendable {
         @exclusivity(unchecked) var lineCapacity = 0
         /// Per matched line (as ``count``): its index among the part's lines.
         @exclusivity(unchecked) var matchedLine: UnsafeMutablePointer<Int32>
+        /// Per matched line of a rule with spans, in plain replay: its time (wall-clock ms when
+        /// `matchedLocal`), else ``ParallelReplay/noTime``.
+        @exclusivity(unchecked) var matchedTimes: UnsafeMutablePointer<Int64>
+        @exclusivity(unchecked) var matchedLocal: UnsafeMutablePointer<Bool>
         let stride: Int
 
         init(stride: Int, capacity: Int = 4096) {
@@ -54,12 +58,17 @@ final class ParallelReplay: @unchecked Sendable {
             messages = .allocate(capacity: capacity)
             vectors = .allocate(capacity: capacity * stride)
             matchedLine = .allocate(capacity: capacity)
+            matchedTimes = .allocate(capacity: capacity)
+            matchedLocal = .allocate(capacity: capacity)
             lineTimes = .allocate(capacity: 1)
             lineCodes = .allocate(capacity: 1)
             lineCapacity = 1
         }
 
-        deinit { rules.deallocate(); messages.deallocate(); vectors.deallocate(); matchedLine.deallocate(); lineTimes.deallocate(); lineCodes.deallocate() }
+        deinit {
+            rules.deallocate(); messages.deallocate(); vectors.deallocate(); matchedLine.deallocate(); matchedTimes.deallocate(); matchedLocal.deallocate()
+            lineTimes.deallocate(); lineCodes.deallocate()
+        }
 
         /// One more line placed in time.
         @inline(__always)
@@ -92,6 +101,7 @@ final class ParallelReplay: @unchecked Sendable {
             if count == capacity { grow() }
             rules[count] = Int32(truncatingIfNeeded: rule)
             messages[count] = Int32(truncatingIfNeeded: message)
+            matchedTimes[count] = ParallelReplay.noTime
             count += 1
             return vectors + (count - 1) * stride
         }
@@ -107,6 +117,12 @@ final class ParallelReplay: @unchecked Sendable {
             let l = UnsafeMutablePointer<Int32>.allocate(capacity: bigger)
             l.update(from: matchedLine, count: count)
             matchedLine.deallocate(); matchedLine = l
+            let mt = UnsafeMutablePointer<Int64>.allocate(capacity: bigger)
+            mt.update(from: matchedTimes, count: count)
+            matchedTimes.deallocate(); matchedTimes = mt
+            let ml = UnsafeMutablePointer<Bool>.allocate(capacity: bigger)
+            ml.update(from: matchedLocal, count: count)
+            matchedLocal.deallocate(); matchedLocal = ml
             let v = UnsafeMutablePointer<Int>.allocate(capacity: bigger * stride)
             v.update(from: vectors, count: count * stride)
             vectors.deallocate(); vectors = v
@@ -165,6 +181,9 @@ final class ParallelReplay: @unchecked Sendable {
         self.chunkBytes = max(1, chunkBytes)
         let sets = chain.pipelines.map(\.patterns)
         let pipelines = (0..<max(1, threads)).map { _ in sets.map { LinePipeline(patterns: $0, store: MetricStore()) } }
+        for thread in pipelines {
+            for (set, p) in thread.enumerated() { p.lineFallbackYear = chain.pipelines[set].lineFallbackYear }
+        }
         let vectorLength = pipelines[0].map(\.captureVectorLength).max()!
         let capacity = self.chunkBytes + 2 * self.maxLineBytes + 2
         let chunks = (0..<max(2, ringSize)).map { _ in Chunk(capacity: capacity, parts: pipelines.count, stride: vectorLength) }
@@ -386,6 +405,7 @@ final class ParallelReplay: @unchecked Sendable {
                     counts.count(outcome)
                     if case let .matched(rule) = outcome {
                         first.copyCaptures(into: result.append(rule: rule, message: s + offset))
+                        if first.needsLineTime(rule: rule) { spanTime(first, line, length, result) }
                     }
                 } else {
                     // As PipelineChain.process: each set in turn until one decides the line (a matching
@@ -399,6 +419,7 @@ final class ParallelReplay: @unchecked Sendable {
                     counts.count(outcome)
                     if case let .matched(rule) = outcome {
                         pipelines[set].copyCaptures(into: result.append(rule: set << ParallelReplay.setShift | rule, message: s + offset))
+                        if pipelines[set].needsLineTime(rule: rule) { spanTime(pipelines[set], line, length, result) }
                     }
                 }
             }
@@ -406,6 +427,16 @@ final class ParallelReplay: @unchecked Sendable {
             result.truncated = truncated
             chunk.done.signal()
         }
+    }
+
+    /// The time of a matched line whose rule has spans (plain replay), kept with the match.
+    @inline(never)
+    private func spanTime(_ pipeline: LinePipeline, _ line: UnsafePointer<UInt8>, _ length: Int, _ result: PartResult) {
+        var time: Int64? = nil
+        var local = false
+        pipeline.envelopeTime(line, length, time: &time, local: &local, fallbackYear: pipeline.lineFallbackYear)
+        result.matchedTimes[result.count - 1] = time ?? ParallelReplay.noTime
+        result.matchedLocal[result.count - 1] = local
     }
 
     /// One line placed in time: its outcome and time are kept per line (``PartResult/lineTimes``), for
@@ -452,9 +483,16 @@ final class ParallelReplay: @unchecked Sendable {
             for result in chunk.parts {
                 for i in 0..<result.count {
                     let code = Int(result.rules[i])
-                    chain.applyMatched(set: code >> ParallelReplay.setShift, rule: code & (1 << ParallelReplay.setShift - 1),
+                    let set = code >> ParallelReplay.setShift
+                    var time: Int64? = nil
+                    if result.matchedTimes[i] != ParallelReplay.noTime {
+                        let t = result.matchedTimes[i]
+                        // Wall-clock time in the zone spans read local times in (as UTC without one).
+                        time = result.matchedLocal[i] ? chain.pipelines[set].lineZone.map { LinePipeline.utcMillis(wall: t, zone: $0) } ?? t : t
+                    }
+                    chain.applyMatched(set: set, rule: code & (1 << ParallelReplay.setShift - 1),
                                        message: buffer + Int(result.messages[i]),
-                                       ovector: UnsafePointer(result.vectors + i * result.stride), worker: worker)
+                                       ovector: UnsafePointer(result.vectors + i * result.stride), worker: worker, lineTime: time)
                 }
                 chain.addLineCounts(result.counts)
                 truncatedLines += result.truncated
@@ -492,7 +530,7 @@ final class ParallelReplay: @unchecked Sendable {
                     let code = Int(result.rules[m])
                     chain.applyMatched(set: code >> ParallelReplay.setShift, rule: code & (1 << ParallelReplay.setShift - 1),
                                        message: buffer + Int(result.messages[m]),
-                                       ovector: UnsafePointer(result.vectors + m * result.stride), worker: worker)
+                                       ovector: UnsafePointer(result.vectors + m * result.stride), worker: worker, lineTime: time)
                     m += 1
                 }
             }

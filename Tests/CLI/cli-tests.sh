@@ -45,7 +45,7 @@ expect "replay --tags influx writes the 2020 server's tagged names" 0 'realm\.te
 expect "replay shows timers as |ms lines" 0 'realm\.test\.ping\.rtt:41\|ms' -- "$BIN" replay -q --prefix realm.test patterns/realm-sync-worker.sample.log
 expect "run refuses an unknown --tags style" 64 'none, influx, dogstatsd|none.*influx.*dogstatsd' -- "$BIN" run --tags yes --file /nonexistent
 expect "check --literals names each rule's metrics with their kinds" 0 'metrics: histogram workunit\.uploaded\.changesets, histogram workunit\.uploaded\.bytes, timer upload\.processing' -- "$BIN" check --literals patterns/realm-messages.yaml
-expect "replay reports line counts on stderr" 0 '112 lines .* 105 matched, 0 ignored, 7 unmatched' -- "$BIN" replay --prefix realm.test patterns/realm-sync-worker.sample.log
+expect "replay reports line counts on stderr" 0 '117 lines .* 110 matched, 0 ignored, 7 unmatched' -- "$BIN" replay --prefix realm.test patterns/realm-sync-worker.sample.log
 expect "replay of a missing file is a clear error" 1 'error \[input\]: /nonexistent.log: cannot open: No such file' -- "$BIN" replay /nonexistent.log
 expect "replay refuses an unknown target" 64 'unknown target' -- "$BIN" replay --to carrier-pigeon patterns/ros2.sample.log
 expect "replay refuses a bad prefix" 2 'prefix' -- "$BIN" replay --prefix 'a|b' patterns/ros2.sample.log

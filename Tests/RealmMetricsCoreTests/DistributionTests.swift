@@ -106,3 +106,41 @@ struct DistributionTests {
         #expect(json.contains("\"histograms\": {\n    \"p.b\": {\"count\": 0, \"sum\": 0}\n  }"))
     }
 }
+
+@Suite("Spans: a timer from a start line to an end line of the same key")
+struct SpanTests {
+    static let rules = """
+        envelope:
+          match: '^(?:(?<time>\\d\\d\\d\\d-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d\\d\\d) )?(?<message>.*)'
+          time_format: '%Y-%m-%dT%H:%M:%S.%f'
+          timezone: utc
+        rules:
+          - name: started
+            match: '^started'
+            actions: [{worker: start}]
+          - name: begin
+            match: '^begin (?<p>\\S+)'
+            actions: [{timer_start: work.time, key: '{p}'}]
+          - name: end
+            match: '^end (?<p>\\S+)'
+            actions: [{timer_stop: work.time, key: '{p}'}]
+        """
+
+    @Test("the ms between the two lines of a key; an end without its start, or a line without a time, records nothing")
+    func spans() throws {
+        let p = LinePipeline(patterns: try patternSet(["main.yaml": Self.rules]))
+        feed(p, ["2020-05-05T12:00:00.000 begin a", "2020-05-05T12:00:00.010 begin b", "2020-05-05T12:00:00.250 end a",
+                 "2020-05-05T12:00:01.010 end b", "2020-05-05T12:00:02.000 end c", "begin d", "2020-05-05T12:00:03.000 end d"])
+        #expect(p.store.takeDistributions() == [Distribution(name: "work.time", kind: .timer, values: [250, 1000])])
+        // A new life forgets the spans begun in the one before.
+        feed(p, ["2020-05-05T12:00:04.000 begin e", "started", "2020-05-05T12:00:05.000 end e"])
+        #expect(p.store.takeDistributions().first?.values == [])
+        let recorder = EffectRecorder()
+        let w = p.store.workerID("w")
+        for line in ["2020-05-05T12:00:06.000 begin f", "2020-05-05T12:00:06.007 end f", "end g"] {
+            Array(line.utf8).withUnsafeBufferPointer { _ = p.process($0.baseAddress!, $0.count, worker: w, recorder: recorder) }
+        }
+        #expect(recorder.effects.map(\.description) == ["timer_start work.time f", "timer work.time 7",
+                                                          "skipped: the line has no time: timer_stop work.time g left out"])
+    }
+}

@@ -26,6 +26,8 @@ public struct WorkerState: Sendable, Equatable {
     /// Per distribution with `skip_first`: the keys (connections) seen in this life, whose first value
     /// was left out.
     public var seenKeys: [Int: Set<String>] = [:]
+    /// Per timer of spans: the time (ms) each open span's key started, in this life.
+    public var spanStarts: [Int: [String: Int64]] = [:]
     /// How many lives this worker has started (start banners seen).
     public var lives = 0
     /// The level the worker announced, if it did.
@@ -44,6 +46,7 @@ public struct WorkerState: Sendable, Equatable {
         openSets.removeAll(keepingCapacity: true)
         totals.removeAll(keepingCapacity: true)
         seenKeys.removeAll(keepingCapacity: true)
+        spanStarts.removeAll(keepingCapacity: true)
     }
 }
 
@@ -129,6 +132,20 @@ public final class MetricStore {
     public func tag(counter name: String, _ tagged: String) { if taggedCounters[name] == nil { taggedCounters[name] = tagged } }
     public func tag(gauge name: String, _ tagged: String) { if taggedGauges[name] == nil { taggedGauges[name] = tagged } }
     public func tag(distribution name: String, _ tagged: String) { if taggedDistributions[name] == nil { taggedDistributions[name] = tagged } }
+
+    /// Starts span `key` of timer `id` at `time` (ms) in `worker` (a start again restarts it).
+    public func startSpan(distribution id: Int, key: String, at time: Int64, worker: Int) {
+        workers[worker].spanStarts[id, default: [:]][key] = time
+    }
+
+    /// Ends span `key` of timer `id` at `time`: records and returns its length in ms, or nil when it
+    /// was not started in this life (or would be negative).
+    @discardableResult
+    public func endSpan(distribution id: Int, key: String, at time: Int64, worker: Int) -> Int64? {
+        guard let start = workers[worker].spanStarts[id]?.removeValue(forKey: key), time >= start else { return nil }
+        pendingValues[id].append(time - start)
+        return time - start
+    }
 
     /// The values recorded since the last call, each handed out once, for every timer and histogram
     /// (those that recorded nothing with no values), sorted by name.

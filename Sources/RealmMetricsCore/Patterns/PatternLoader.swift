@@ -263,7 +263,7 @@ struct CompileContext {
         return out
     }
 
-    static let actionVerbs = ["count", "open", "close", "close_prefix", "add", "set", "timer", "histogram", "worker", "log_level"]
+    static let actionVerbs = ["count", "open", "close", "close_prefix", "add", "set", "timer", "histogram", "timer_start", "timer_stop", "worker", "log_level"]
 
     func rule(_ node: Node) throws(PatternFileError) -> CompiledRule {
         let m = try reader.mapping(node, "rule", allowed: ["name", "match", "literal", "level", "actions", "examples", "counterexamples"])
@@ -368,6 +368,9 @@ struct CompileContext {
                 return .set(try name(), try amount())
             }
             return .record(try name(), verb == "timer" ? .timer : .histogram, try amount(), skipFirst: m["skip_first"] == nil ? nil : try key("skip_first"))
+        case "timer_start", "timer_stop":
+            try refuse(["by", "skip_first"])
+            return .span(try name(), try key(), start: verb == "timer_start")
         case "open", "close", "close_prefix":
             try refuse(["by", "skip_first"])
             let n = try name()

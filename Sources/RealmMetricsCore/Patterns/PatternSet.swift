@@ -75,6 +75,9 @@ public enum RuleAction: Sendable, Equatable {
     /// One value of a timer (`|ms`) or histogram (`|h`); with `skipFirst`, the first value of each
     /// expanded key in a worker life is left out (the first PING of a connection).
     case record(NameTemplate, DistributionKind, Amount, skipFirst: KeyTemplate?)
+    /// The start (`start`) or the end of a timed span of `key` in the worker: the end records the ms
+    /// between the two lines' times as a timer value (`workunit.time`).
+    case span(NameTemplate, KeyTemplate, start: Bool)
 }
 
 /// An example line of a rule, checked by `check`.
@@ -130,6 +133,7 @@ public final class CompiledRule: Sendable {
             case let .count(name, _): ("counter", name.source)
             case let .open(name, _), let .close(name, _), let .closePrefix(name, _), let .add(name, _), let .set(name, _): ("gauge", name.source)
             case let .record(name, kind, _, _): (kind.rawValue, name.source)
+            case let .span(name, _, _): ("timer", name.source)
             default: nil
             }
         }

@@ -6,7 +6,7 @@
 /// part instead, which repairs invalid UTF-8 in each capture on its own).
 final class CompiledActions {
     struct Op {
-        enum Kind: Int32 { case count, add, set, timer, histogram, open, close, closePrefix, workerStart, workerEnd, logLevel }
+        enum Kind: Int32 { case count, add, set, timer, histogram, spanStart, spanEnd, open, close, closePrefix, workerStart, workerEnd, logLevel }
         var kind: Kind
         /// The metric's store id when its name is fixed, else -1 (the name is resolved from `names[op.name]`).
         var id: Int
@@ -77,6 +77,7 @@ final class CompiledActions {
                 case let .count(name, by): ops.append(metric(.count, name, group: amount(by)))
                 case let .add(name, by): ops.append(metric(.add, name, group: amount(by)))
                 case let .set(name, by): ops.append(metric(.set, name, group: amount(by)))
+                case let .span(name, template, start): ops.append(metric(start ? .spanStart : .spanEnd, name, key: key(template)))
                 case let .record(name, kind, by, skipFirst):
                     ops.append(metric(kind == .timer ? .timer : .histogram, name, group: amount(by), key: skipFirst.map(key) ?? (0, 0)))
                 case let .open(name, template): ops.append(metric(.open, name, key: key(template)))
@@ -107,7 +108,7 @@ final class CompiledActions {
     static func tag(_ kind: Op.Kind, _ name: String, _ tagged: String, _ store: MetricStore) {
         switch kind {
         case .count: store.tag(counter: name, tagged)
-        case .timer, .histogram: store.tag(distribution: name, tagged)
+        case .timer, .histogram, .spanStart, .spanEnd: store.tag(distribution: name, tagged)
         default: store.tag(gauge: name, tagged)
         }
     }
@@ -116,7 +117,7 @@ final class CompiledActions {
     static func storeID(_ kind: Op.Kind, _ name: String, _ store: MetricStore) -> Int {
         switch kind {
         case .count: store.counterID(name)
-        case .timer: store.distributionID(name, kind: .timer)
+        case .timer, .spanStart, .spanEnd: store.distributionID(name, kind: .timer)
         case .histogram: store.distributionID(name, kind: .histogram)
         default: store.gaugeID(name)
         }
@@ -185,6 +186,9 @@ extension LinePipeline {
                     let closed = store.close(gauge: id, worker: worker, keysWithPrefix: k)
                     recorder?.record(.closePrefix(name ?? compiled.names[op.name].source, prefix: k, closed: closed))
                 }
+            case .spanStart, .spanEnd:
+                let id = op.id >= 0 ? op.id : templatedID(op, message, captures, name: &name)
+                applySpan(op, id: id, message, captures, worker: worker, name: name ?? compiled.names[op.name].source, recorder: recorder)
             case .workerStart, .workerEnd, .logLevel:
                 applyWorker(op, message, captures, worker: worker, recorder: recorder)
             }
@@ -239,6 +243,26 @@ extension LinePipeline {
             recorder?.record(.close(source, key: k, wasOpen: closed > 0))
         } else {
             recorder?.record(.closePrefix(source, prefix: k, closed: closed))
+        }
+    }
+
+    /// The start or the end of a span: the end records the ms since its start line; a line without a
+    /// time, or an end without a start in this life, records nothing (shown by `explain`).
+    @inline(never)
+    private func applySpan(_ op: CompiledActions.Op, id: Int, _ message: UnsafePointer<UInt8>, _ captures: CaptureVector,
+                           worker: Int, name: String, recorder: EffectRecorder?) {
+        let k = compiledKey(op, message, captures) ?? partKey(op, message, captures)
+        guard let time = applyingLineTime() else {
+            recorder?.record(.skipped("the line has no time: \(op.kind == .spanStart ? "timer_start" : "timer_stop") \(name) \(k) left out"))
+            return
+        }
+        if op.kind == .spanStart {
+            store.startSpan(distribution: id, key: k, at: time, worker: worker)
+            recorder?.record(.spanStart(name, key: k))
+        } else if let length = store.endSpan(distribution: id, key: k, at: time, worker: worker) {
+            recorder?.record(.record(name, .timer, length, firstOf: nil))
+        } else {
+            recorder?.record(.skipped("timer_stop \(name) \(k): no timer_start for it in this life"))
         }
     }
 

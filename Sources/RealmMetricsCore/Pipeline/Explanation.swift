@@ -85,6 +85,7 @@ public struct Explanation: Sendable {
                 case let .count(name, n): out.append("  counter \(encoder.fullName(name)) +\(n)")
                 case let .add(name, n): out.append("  gauge \(encoder.fullName(name)) running total +\(n)")
                 case let .set(name, n): out.append("  gauge \(encoder.fullName(name)): this worker's part set to \(n)")
+                case let .spanStart(name, key): out.append("  timer \(encoder.fullName(name)): span \(SummaryEncoder.jsonString(key)) starts at this line's time")
                 case let .record(name, kind, n, firstOf):
                     out.append("  \(kind.rawValue) \(encoder.fullName(name)) value \(n)" + (firstOf.map { " (the first of \(SummaryEncoder.jsonString($0)) in this life: left out)" } ?? ""))
                 case let .open(name, key, wasOpen):

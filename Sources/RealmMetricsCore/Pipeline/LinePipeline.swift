@@ -97,6 +97,7 @@ public enum Effect: Sendable, Equatable, CustomStringConvertible {
     case set(String, Int64)
     /// A value of a timer or histogram; `skipped`: the first of its key, left out.
     case record(String, DistributionKind, Int64, firstOf: String?)
+    case spanStart(String, key: String)
 
     /// Stable text used by `expect:` in pattern examples.
     public var description: String {
@@ -112,6 +113,7 @@ public enum Effect: Sendable, Equatable, CustomStringConvertible {
         case let .skipped(why): "skipped: \(why)"
         case let .set(name, n): "set \(name) \(n)"
         case let .record(name, kind, n, firstOf): "\(kind.rawValue) \(name) \(n)" + (firstOf.map { " (first of \($0): left out)" } ?? "")
+        case let .spanStart(name, key): "timer_start \(name) \(key)"
         }
     }
 }
@@ -183,6 +185,11 @@ public final class LinePipeline {
     /// The envelopes' compiled code and groups as plain values (`patterns` keeps them alive).
     let envelopeCodes: UnsafeMutableBufferPointer<EnvelopeCode>
     let hasIgnores: Bool
+    /// Per rule: it has a span action (its line's time is needed when it is applied).
+    let spanRules: [Bool]
+    /// The line being applied by ``run(_:parts:worker:recorder:)``, and a classified line's time.
+    var currentLine: UnsafePointer<UInt8>? = nil
+    var classifiedTime: Int64? = nil
     /// Per envelope: its time layout (a copy of this pipeline's own) and whether it reads local time.
     let timeLayouts: [TimeLayout?]
     let localTimes: [Bool]
@@ -214,6 +221,7 @@ public final class LinePipeline {
                                             componentGroup: e.componentGroup ?? -1, hasDefaultLevel: e.defaultLevel != nil)
         }
         hasIgnores = !patterns.ignores.isEmpty
+        spanRules = patterns.rules.map { $0.actions.contains { if case .span = $0 { true } else { false } } }
         timeLayouts = patterns.envelopes.map { $0.timeLayout?.ownCopy() }
         localTimes = patterns.envelopes.map { $0.timeLayout?.readsLocalTime ?? false }
         allJIT = patterns.envelopes.allSatisfy(\.regex.isJITCompiled) && patterns.rules.allSatisfy(\.regex.isJITCompiled)
@@ -248,6 +256,8 @@ public final class LinePipeline {
     @inline(__always)
     func run(_ start: UnsafePointer<UInt8>, parts: EnvelopeParts, worker: Int, recorder: EffectRecorder?) -> LineOutcome {
         lastParts = parts
+        currentLine = start
+        classifiedTime = nil
         let message = start + parts.message.lowerBound
         let messageLength = parts.message.count
 
@@ -454,7 +464,27 @@ public final class LinePipeline {
     /// Applies a rule matched by another pipeline over the same pattern set, with the captures it
     /// copied (``copyCaptures(into:)``).
     @inline(__always)
-    public func applyClassified(rule: Int, message: UnsafePointer<UInt8>, ovector: UnsafePointer<Int>, worker: Int) {
+    public func applyClassified(rule: Int, message: UnsafePointer<UInt8>, ovector: UnsafePointer<Int>, worker: Int, lineTime: Int64? = nil) {
+        classifiedTime = lineTime
         apply(rule: rule, message: message, captures: CaptureVector(ovector, pairs: patterns.maxCaptures + 1), worker: worker, recorder: nil)
     }
+
+    /// Whether rule `index` needs the line's time when applied (a `timer_start` or `timer_stop`).
+    public func needsLineTime(rule index: Int) -> Bool { spanRules[index] }
+
+    /// The time of the line being applied (ms), for spans: given with a classified line, else read from
+    /// the envelope of the line ``run(_:parts:worker:recorder:)`` applies, in ``lineZone``.
+    func applyingLineTime() -> Int64? {
+        if let classifiedTime { return classifiedTime }
+        if let currentLine, let t = time(of: lastParts, currentLine, fallbackYear: lineFallbackYear, zone: lineZone) { return t }
+        return fallbackLineTime
+    }
+
+    /// The time of lines whose envelope gives none (a journal entry's own time), for spans.
+    public var fallbackLineTime: Int64? = nil
+
+    /// How spans read local line times: the year of layouts without one, and the zone (nil: the
+    /// machine's, through `mktime(3)`); the job sets them.
+    public var lineFallbackYear = 1970
+    public var lineZone: WallClockZone? = nil
 }

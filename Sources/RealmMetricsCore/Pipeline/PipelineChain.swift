@@ -80,9 +80,25 @@ public final class PipelineChain {
     /// matched, with the captures it copied; see ``LinePipeline/classify(_:_:)``. The line itself is
     /// counted with ``addLineCounts(_:)``.
     @inline(__always)
-    public func applyMatched(set: Int, rule: Int, message: UnsafePointer<UInt8>, ovector: UnsafePointer<Int>, worker: Int) {
-        withPipeline(set) { $0.applyClassified(rule: rule, message: message, ovector: ovector, worker: worker) }
+    public func applyMatched(set: Int, rule: Int, message: UnsafePointer<UInt8>, ovector: UnsafePointer<Int>, worker: Int, lineTime: Int64? = nil) {
+        withPipeline(set) { $0.applyClassified(rule: rule, message: message, ovector: ovector, worker: worker, lineTime: lineTime) }
     }
+
+    /// How spans (`timer_start` / `timer_stop`) read line times: see ``LinePipeline/lineZone``.
+    public func setLineClock(fallbackYear: Int, zone: WallClockZone?) {
+        for p in pipelines {
+            p.lineFallbackYear = fallbackYear
+            p.lineZone = zone
+        }
+    }
+
+    /// The time of the next lines whose envelope has none (a journal entry's), for spans.
+    public func setFallbackLineTime(_ millis: Int64?) {
+        for p in pipelines { p.fallbackLineTime = millis }
+    }
+
+    /// Whether some rule needs its line's time when applied.
+    public var hasSpans: Bool { pipelines.contains { $0.spanRules.contains(true) } }
 
     /// Adds line counts (lines read and their outcomes) gathered by classifier pipelines.
     public func addLineCounts(_ counts: PipelineStats) {

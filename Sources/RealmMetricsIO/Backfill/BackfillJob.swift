@@ -152,6 +152,7 @@ public final class BackfillJob {
         }
         let clock = BucketClock(seconds: configuration.bucketSeconds, sinceMillis: configuration.sinceMillis, untilMillis: configuration.untilMillis)
         driver = Driver(engine: chain, sinks: sinks, clock: clock)
+        chain.setLineClock(fallbackYear: fallbackYear, zone: zone)
     }
 
     /// Runs the backfill; returns the line counts.

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import RealmMetricsCore
 
 /// The one pipeline of every job (`run`, `replay`, `backfill`):
@@ -33,6 +36,17 @@ final class Driver {
         self.engine = engine
         self.sinks = sinks
         self.clock = clock
+        Driver.setLineClock(engine)
+    }
+
+    /// Spans (`timer_start` / `timer_stop`) read line times with this year for layouts without one
+    /// and local times in the machine's zone (a backfill sets its own, see ``BackfillJob``).
+    static func setLineClock(_ engine: PipelineChain) {
+        guard engine.hasSpans else { return }
+        var t = time(nil)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        engine.setLineClock(fallbackYear: Int(parts.tm_year) + 1900, zone: engine.hasLocalTimes ? WallClockZone.machine() : nil)
     }
 
     /// The worker slot of `key` (a file path's `file:…`, a journal life's `unit:…/pid`, `replay`).
@@ -121,6 +135,7 @@ final class Driver {
     @discardableResult
     func replaceEngine(_ next: PipelineChain) -> PipelineChain {
         precondition(next.store === store, "a new engine must work on the same store")
+        Driver.setLineClock(next)
         defer { engine = next }
         return engine
     }

@@ -193,6 +193,7 @@ final class JournalLines: LineSource {
     func pump(_ driver: Driver, limit: Int) throws(RealmMetricsError) -> Int {
         var total = 0
         var failure: RealmMetricsError? = nil
+        let spans = driver.engine.hasSpans
         while total < limit && !pastWindow {
             let n = journal.drain(limit: min(JournalLines.batch, limit - total)) { entry in
                 guard !pastWindow, failure == nil else { return }
@@ -207,6 +208,8 @@ final class JournalLines: LineSource {
                     }
                 }
                 if entry.newInvocation && !JournalLives.endLives(of: entry.source, in: driver.store).isEmpty { driver.forgetWorkers() }
+                // Spans of lines without a time of their own take the entry's.
+                if spans { driver.engine.setFallbackLineTime(Int64(entry.realtimeMicroseconds / 1000)) }
                 let worker = driver.worker(entry.worker)
                 truncatedLines += entry.forEachLine(maxLineBytes: maxLineBytes) { start, length in
                     driver.process(start, length, worker: worker)
