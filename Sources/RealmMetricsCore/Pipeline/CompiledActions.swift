@@ -230,7 +230,12 @@ extension LinePipeline {
                              worker: Int, recorder: EffectRecorder?) {
         let k = compiledKey(op, message, captures) ?? partKey(op, message, captures)
         var closed = 0
-        for (id, gaugeName) in store.gaugeNames.enumerated() where gaugeName.hasPrefix(family) {
+        // The family's gauges, looked up again only when the store has new gauges.
+        let known = store.gaugeNames.count
+        if familyGauges[op.name]?.known != known {
+            familyGauges[op.name] = (known, store.gaugeNames.indices.filter { store.gaugeNames[$0].hasPrefix(family) })
+        }
+        for id in familyGauges[op.name]!.ids {
             if op.kind == .close {
                 if store.close(gauge: id, worker: worker, key: k) { closed += 1 }
             } else {

@@ -187,6 +187,8 @@ public final class LinePipeline {
     let hasIgnores: Bool
     /// Per rule: it has a span action (its line's time is needed when it is applied).
     let spanRules: [Bool]
+    /// Per `name.*` op (by its name's index): the gauges of the family, as of `known` gauges in the store.
+    var familyGauges: [Int: (known: Int, ids: [Int])] = [:]
     /// The line being applied by ``run(_:parts:worker:recorder:)``, and a classified line's time.
     var currentLine: UnsafePointer<UInt8>? = nil
     var classifiedTime: Int64? = nil
