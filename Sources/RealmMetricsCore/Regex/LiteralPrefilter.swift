@@ -338,10 +338,16 @@ public final class LiteralPrefilter: @unchecked Sendable {
         }
     }
 
+    /// The shortest literal that is searched for. The search jumps by up to the shortest literal's
+    /// length, so one short literal would slow it on every line for every rule: a rule whose literals
+    /// include a shorter one is checked by its start, or tried on every line (its regex is then run
+    /// on each line, which for a regex anchored at the start fails at once).
+    public static let minimumSearched = 12
+
     /// The plan for a rule with these required literals (nil, or one shorter than 4 bytes: none) and
     /// this start literal.
     public static func plan(literals: [[UInt8]]?, start: [UInt8]?) -> Plan {
-        let searchable = literals.flatMap { $0.isEmpty || $0.contains { $0.count < 4 } ? nil : $0 }
+        let searchable = literals.flatMap { $0.isEmpty || $0.contains { $0.count < minimumSearched } ? nil : $0 }
         guard let start, !start.isEmpty else { return searchable.map { .search($0) } ?? .always }
         if let searchable, searchable.map(\.count).min()! > start.count { return .startAndSearch(start, searchable) }
         return .start(start)
