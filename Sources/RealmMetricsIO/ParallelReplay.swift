@@ -75,12 +75,8 @@ final class ParallelReplay: @unchecked Sendable {
         func appendLine(time: Int64, code: UInt8) {
             if lineCount == lineCapacity {
                 let bigger = lineCapacity * 2 + 4096
-                let t = UnsafeMutablePointer<Int64>.allocate(capacity: bigger)
-                t.update(from: lineTimes, count: lineCount)
-                lineTimes.deallocate(); lineTimes = t
-                let c = UnsafeMutablePointer<UInt8>.allocate(capacity: bigger)
-                c.update(from: lineCodes, count: lineCount)
-                lineCodes.deallocate(); lineCodes = c
+                PartResult.resize(&lineTimes, keeping: lineCount, to: bigger)
+                PartResult.resize(&lineCodes, keeping: lineCount, to: bigger)
                 lineCapacity = bigger
             }
             lineTimes[lineCount] = time
@@ -108,25 +104,21 @@ final class ParallelReplay: @unchecked Sendable {
 
         private func grow() {
             let bigger = capacity * 2
-            let r = UnsafeMutablePointer<Int32>.allocate(capacity: bigger)
-            r.update(from: rules, count: count)
-            rules.deallocate(); rules = r
-            let m = UnsafeMutablePointer<Int32>.allocate(capacity: bigger)
-            m.update(from: messages, count: count)
-            messages.deallocate(); messages = m
-            let l = UnsafeMutablePointer<Int32>.allocate(capacity: bigger)
-            l.update(from: matchedLine, count: count)
-            matchedLine.deallocate(); matchedLine = l
-            let mt = UnsafeMutablePointer<Int64>.allocate(capacity: bigger)
-            mt.update(from: matchedTimes, count: count)
-            matchedTimes.deallocate(); matchedTimes = mt
-            let ml = UnsafeMutablePointer<Bool>.allocate(capacity: bigger)
-            ml.update(from: matchedLocal, count: count)
-            matchedLocal.deallocate(); matchedLocal = ml
-            let v = UnsafeMutablePointer<Int>.allocate(capacity: bigger * stride)
-            v.update(from: vectors, count: count * stride)
-            vectors.deallocate(); vectors = v
+            PartResult.resize(&rules, keeping: count, to: bigger)
+            PartResult.resize(&messages, keeping: count, to: bigger)
+            PartResult.resize(&matchedLine, keeping: count, to: bigger)
+            PartResult.resize(&matchedTimes, keeping: count, to: bigger)
+            PartResult.resize(&matchedLocal, keeping: count, to: bigger)
+            PartResult.resize(&vectors, keeping: count * stride, to: bigger * stride)
             capacity = bigger
+        }
+
+        /// Moves the first `kept` values of `buffer` into a new one of `capacity` values.
+        private static func resize<T>(_ buffer: inout UnsafeMutablePointer<T>, keeping kept: Int, to capacity: Int) {
+            let bigger = UnsafeMutablePointer<T>.allocate(capacity: capacity)
+            bigger.moveInitialize(from: buffer, count: kept)
+            buffer.deallocate()
+            buffer = bigger
         }
     }
 

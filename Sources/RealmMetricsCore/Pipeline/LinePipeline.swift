@@ -429,11 +429,7 @@ public final class LinePipeline {
     @inline(__always)
     public func classify(_ start: UnsafePointer<UInt8>, _ length: Int, time: inout Int64?, local: inout Bool, fallbackYear: Int) -> (LineOutcome, Int) {
         guard let parts = splitEnvelope(start, length) else { return (lastOutcome, 0) }
-        if time == nil, let range = parts.time, let index = parts.timeEnvelope, let layout = timeLayouts[index] {
-            let text = UnsafeBufferPointer(start: start + range.lowerBound, count: range.count)
-            local = localTimes[index]
-            time = layout.parse(text, fallbackYear: fallbackYear, zone: local ? wallClock : nil)
-        }
+        readTime(of: parts, start, time: &time, local: &local, fallbackYear: fallbackYear)
         if hasIgnores, let outcome = checkIgnores(start, parts) { return (outcome, parts.message.lowerBound) }
         return (matchRules(start + parts.message.lowerBound, parts.message.count), parts.message.lowerBound)
     }
@@ -441,10 +437,17 @@ public final class LinePipeline {
     /// Only the time of a line, as ``classify(_:_:time:local:fallbackYear:)`` gives it (for a set the
     /// chain did not reach, whose envelope may still carry the line's time).
     public func envelopeTime(_ start: UnsafePointer<UInt8>, _ length: Int, time: inout Int64?, local: inout Bool, fallbackYear: Int) {
-        guard time == nil, let parts = splitEnvelope(start, length), let range = parts.time, let index = parts.timeEnvelope,
-              let layout = timeLayouts[index] else { return }
+        guard time == nil, let parts = splitEnvelope(start, length) else { return }
+        readTime(of: parts, start, time: &time, local: &local, fallbackYear: fallbackYear)
+    }
+
+    /// The time in split envelope `parts` into `time` when it is still nil, local times as wall-clock
+    /// time (`local` set): see ``classify(_:_:time:local:fallbackYear:)``.
+    @inline(__always)
+    private func readTime(of parts: EnvelopeParts, _ start: UnsafePointer<UInt8>, time: inout Int64?, local: inout Bool, fallbackYear: Int) {
+        guard time == nil, let index = parts.timeEnvelope else { return }
         local = localTimes[index]
-        time = layout.parse(UnsafeBufferPointer(start: start + range.lowerBound, count: range.count), fallbackYear: fallbackYear, zone: local ? wallClock : nil)
+        time = self.time(of: parts, start, fallbackYear: fallbackYear, zone: local ? wallClock : nil)
     }
 
     /// Reads wall-clock times as they are (a zone at UTC+0): ``classify(_:_:time:local:fallbackYear:)``

@@ -107,10 +107,7 @@ public final class BackfillJob {
         self.configuration = configuration
         self.output = output
         let chain = PipelineChain(patternSets: try loadPatternSets(configuration.patterns, provider: provider))
-        var t = time(nil)
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        let fallbackYear = Int(parts.tm_year) + 1900
+        let fallbackYear = currentUTCYear()
         if configuration.journal == nil && (configuration.target.isTimed || configuration.sinceMillis != nil || configuration.untilMillis != nil) && !chain.hasTimes {
             throw RealmMetricsError(.usage, "the pattern files' envelopes capture no time (\(configuration.patterns.joined(separator: ", "))): lines cannot be placed in time; use --journal, or a layout with a time stamp")
         }

@@ -43,10 +43,7 @@ final class Driver {
     /// and local times in the machine's zone (a backfill sets its own, see ``BackfillJob``).
     static func setLineClock(_ engine: PipelineChain) {
         guard engine.hasSpans else { return }
-        var t = time(nil)
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        engine.setLineClock(fallbackYear: Int(parts.tm_year) + 1900, zone: engine.hasLocalTimes ? WallClockZone.machine() : nil)
+        engine.setLineClock(fallbackYear: currentUTCYear(), zone: engine.hasLocalTimes ? WallClockZone.machine() : nil)
     }
 
     /// The worker slot of `key` (a file path's `file:…`, a journal life's `unit:…/pid`, `replay`).

@@ -23,3 +23,11 @@ public func wallClockMillisForCLI() -> Int64 { wallClockMillis() }
 func formatSeconds(_ seconds: Double) -> String {
     seconds == seconds.rounded() ? "\(Int(seconds))" : "\(seconds)"
 }
+
+/// This year in UTC: the year of log times written without one (syslog layouts).
+func currentUTCYear() -> Int {
+    var t = time(nil)
+    var parts = tm()
+    gmtime_r(&t, &parts)
+    return Int(parts.tm_year) + 1900
+}
