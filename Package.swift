@@ -11,6 +11,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        // The Prometheus endpoint of `run` (HTTP/1.1 on its own event loop thread).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         // PCRE2 (8-bit code units). Only RealmMetricsCore imports it, in Regex/PCRE2Regex.swift.
@@ -36,7 +38,13 @@ let package = Package(
         // I/O: reading files and stdin, writing outputs, locating pattern files.
         .target(
             name: "RealmMetricsIO",
-            dependencies: ["RealmMetricsCore", "CSystemdJournal"]
+            dependencies: [
+                "RealmMetricsCore", "CSystemdJournal",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
         // Thin executable: options → configuration → library calls.
         .executableTarget(

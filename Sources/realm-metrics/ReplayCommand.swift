@@ -20,6 +20,9 @@ struct ReplayCommand: ParsableCommand {
               graphite://HOST:PORT   Graphite plaintext over TCP, at the bucket times
               dogstatsd://HOST:PORT  DogStatsD over UDP with |T<unix time>
               influx:PATH, influx:-  InfluxDB line protocol with timestamps
+              openmetrics:PATH       OpenMetrics with timestamps (seconds), one sample per bucket
+                                     and series, for promtool tsdb create-blocks-from openmetrics;
+                                     counters cumulative from 0 at the window's start
             --summary prints one JSON object {"counters": {...}, "gauges": {...}} \
             with full names; every declared metric is listed, untouched ones as 0.
 
@@ -45,7 +48,7 @@ struct ReplayCommand: ParsableCommand {
 
     @OptionGroup var patternOptions: PatternOptions
 
-    @Option(name: .long, help: ArgumentHelp("Where metrics go: stdout, graphite://HOST:PORT, dogstatsd://HOST:PORT, influx:PATH (or influx:-).", valueName: "target"))
+    @Option(name: .long, help: ArgumentHelp("Where metrics go: stdout, graphite://HOST:PORT, dogstatsd://HOST:PORT, influx:PATH (or influx:-), openmetrics:PATH (or openmetrics:-).", valueName: "target"))
     var to: String?
 
     @Flag(name: .long, help: "Read the journal instead of files: the local journal, or --journal-directory or --journal-file; --unit and --identifier choose its entries.")
@@ -108,7 +111,7 @@ struct ReplayCommand: ParsableCommand {
 
     func validate() throws {
         if let to, BackfillTarget.parse(to) == nil {
-            throw ValidationError("--to: unknown target '\(to)' (use stdout, graphite://HOST:PORT, dogstatsd://HOST:PORT, influx:PATH)")
+            throw ValidationError("--to: unknown target '\(to)' (use stdout, graphite://HOST:PORT, dogstatsd://HOST:PORT, influx:PATH, openmetrics:PATH)")
         }
         try RunSettings.maxLineBytes.check(maxLineBytes)
         try Self.threadsRange.check(threads)

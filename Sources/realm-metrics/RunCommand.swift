@@ -85,6 +85,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("How statsd gets the tags of metrics whose rule gives them (protocol.used with version): none folds them into the name as the Monitoring page does (protocol.24.used, the default), influx writes them as the 2020 server does (protocol.used,version=24, for Telegraf and statsd_exporter), dogstatsd as DogStatsD tags (protocol.used:1|c|#version:24).", valueName: "none|influx|dogstatsd"))
     var tags: TagStyle?
 
+    @Option(name: .long, help: ArgumentHelp("Serve GET /metrics in the Prometheus text format on HOST:PORT (off by default; 127.0.0.1:9469 for a local Prometheus, 0.0.0.0:9469 for every interface). The page is the state at the last flush: counters as <name>_total continuing across restarts and reloads, gauges, timers and histograms as histograms, the sidecar's own metrics. See the README for the names.", valueName: "host:port"))
+    var prometheusListen: String?
+
     @Option(name: .long, help: ArgumentHelp("Prefix of the sidecar's own metrics (lines read, matched, send errors, checkpoint age, ...); default <prefix>.sidecar; '' sends none.", valueName: "prefix"))
     var ownMetricsPrefix: String?
 
@@ -118,6 +121,9 @@ struct RunCommand: ParsableCommand {
         configuration.rotateWait = rotateWait ?? file.rotateWait ?? 5
         configuration.faultReminderSeconds = faultReminder ?? file.faultReminder ?? 300
         configuration.tags = tags ?? file.tags ?? .none
+        if let listen = prometheusListen ?? file.prometheusListen {
+            do { configuration.prometheusListen = try NetworkAddress.listenAddress(listen) } catch { throw ValidationError("--prometheus-listen \(error)") }
+        }
         // The configuration file's values were checked as it was read, with their places.
         try RunSettings.faultReminder.check(faultReminder)
         try RunSettings.rotateWait.check(rotateWait)

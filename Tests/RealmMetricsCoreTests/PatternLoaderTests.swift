@@ -101,3 +101,47 @@ struct PatternLoaderTests {
         #expect(counter(p.store, "hits") == 5)
     }
 }
+
+@Suite("Metric descriptions (metrics:)")
+struct MetricHelpTests {
+    @Test("descriptions are kept, by the name a rule writes or its tags' base; the file named wins over its includes")
+    func kept() throws {
+        let set = try patternSet([
+            "main.yaml": """
+                include: [inc.yaml]
+                metrics: {a.b: Mine.}
+                rules:
+                  - name: r
+                    match: '^x(?<v>\\\\d+)'
+                    actions: [{count: 'p.{v}.used', tags: 'p.used,version={v}'}]
+                """,
+            "inc.yaml": """
+                metrics: {a.b: Theirs., p.used: Per version.}
+                rules:
+                  - name: s
+                    match: '^y'
+                    actions: [{count: a.b}]
+                """,
+        ])
+        #expect(set.help["a.b"] == "Mine.")
+        #expect(set.help["p.used"] == "Per version.")
+        #expect(PipelineChain(patternSets: [set]).help(for: "p.used") == "Per version.")
+    }
+
+    @Test("a description of a metric no rule feeds is an error at its place")
+    func unknown() throws {
+        #expect {
+            _ = try patternSet(["main.yaml": """
+                rules:
+                  - name: s
+                    match: '^y'
+                    actions: [{count: a.b}]
+                metrics:
+                  a.c: Typo.
+                """])
+        } throws: { error in
+            guard let e = error as? PatternFileError else { return false }
+            return e.line == 6 && e.message.contains("no rule of this set feeds a metric 'a.c'")
+        }
+    }
+}

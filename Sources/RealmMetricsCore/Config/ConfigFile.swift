@@ -21,9 +21,12 @@ public struct ConfigFile: Sendable, Equatable {
     public var faultReminder: Double?
     /// `tags`: how statsd output carries tags (``TagStyle``).
     public var tags: TagStyle?
+    /// `prometheus_listen`: `HOST:PORT` of the Prometheus endpoint (off when absent).
+    public var prometheusListen: String?
 
     public static let keys = ["patterns", "prefix", "unit", "identifier", "journal_directory", "journal_file", "file",
-                              "statsd", "flush_interval", "state_dir", "max_packet_size", "max_line_bytes", "own_metrics_prefix", "rotate_wait", "fault_reminder", "tags"]
+                              "statsd", "flush_interval", "state_dir", "max_packet_size", "max_line_bytes", "own_metrics_prefix", "rotate_wait", "fault_reminder", "tags",
+                              "prometheus_listen"]
 
     public init() {}
 
@@ -146,6 +149,12 @@ public struct ConfigFile: Sendable, Equatable {
             let text = try reader.string(n, "configuration: 'statsd'")
             note("statsd", [(text, n)])
             do { _ = try NetworkAddress.parse(text, defaultPort: 8125) } catch { throw reader.error(n, "'statsd': \(error)") }
+            return text
+        }
+        config.prometheusListen = value("prometheus_listen") { (n) throws(PatternFileError) in
+            let text = try reader.string(n, "configuration: 'prometheus_listen'")
+            note("prometheus_listen", [(text, n)])
+            do { _ = try NetworkAddress.listenAddress(text) } catch { throw reader.error(n, "'prometheus_listen': \(error)") }
             return text
         }
         config.flushInterval = seconds(RunSettings.flushInterval)

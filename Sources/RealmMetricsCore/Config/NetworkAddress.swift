@@ -12,6 +12,14 @@ public struct NetworkAddress: Sendable, Equatable, CustomStringConvertible {
     /// `host:port`, with brackets around an IPv6 literal.
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
+    /// An address to listen on (`--prometheus-listen`, `prometheus_listen`): `HOST:PORT` or
+    /// `[IPv6]:PORT` as ``parse(_:defaultPort:)`` reads it, with the port required.
+    public static func listenAddress(_ text: String) throws(AddressError) -> NetworkAddress {
+        let address = try parse(text, defaultPort: 0)
+        guard address.port != 0 else { throw AddressError("'\(text)': give HOST:PORT (for example 127.0.0.1:9469; 0.0.0.0:9469 for every interface)") }
+        return address
+    }
+
     /// Parses `text`; `defaultPort` applies when none is given. Throws a readable reason (without the
     /// option or file it came from, which the caller adds) for a scheme (`udp://…`), an empty host, a
     /// port that is not a number from 1 to 65535, or characters no host name or address has.

@@ -13,7 +13,10 @@ import Yams
 ///            levels: {WARNING: warn}, default_level: info, examples: [...]}
 /// ignore: [{name: ..., component: regex, match: regex, examples: [...]}]
 /// rules:  [{name: ..., match: regex, literal: text, level: detail, actions: [...], examples: [...], counterexamples: [...]}]
+/// metrics: {session.online: Sessions open now.}   # what a metric means (Prometheus `# HELP`)
 /// ```
+/// A `metrics:` entry names a metric of a rule of the set (a name as the rule writes it, or the base of
+/// its `tags:` form); the first file that describes a name (the file named, then its includes) wins.
 public struct PatternLoader {
     let provider: PatternFileProvider
 
@@ -30,9 +33,11 @@ public struct PatternLoader {
         var envelopes: [CompiledEnvelope] = []
         var ignores: [CompiledIgnore] = []
         var rules: [CompiledRule] = []
+        var help: [String: (text: String, place: PatternPosition)] = [:]
         func flatten(_ file: LoadedFile) {
             ignores += file.ignores
             rules += file.rules
+            for (name, entry) in file.help where help[name] == nil { help[name] = entry }
             for child in file.includes { flatten(child) }
         }
         flatten(top)
@@ -45,8 +50,13 @@ public struct PatternLoader {
             }
             seen[rule.name] = rule
         }
+        let described = Set(rules.flatMap(\.describableNames))
+        for (name, entry) in help.sorted(by: { $0.key < $1.key }) where !described.contains(name) {
+            throw PatternFileError(file: entry.place.file, line: entry.place.line, column: entry.place.column,
+                                   message: "metrics: no rule of this set feeds a metric '\(name)' (give a name as a rule's action writes it, or the base of its tags)")
+        }
         return PatternSet(format: top.format, description: top.description, files: state.order, envelopes: envelopes,
-                          ignores: ignores, rules: rules)
+                          ignores: ignores, rules: rules, help: help.mapValues(\.text))
     }
 
     struct LoadState {
@@ -63,10 +73,12 @@ public struct PatternLoader {
         var ignores: [CompiledIgnore] = []
         var rules: [CompiledRule] = []
         var includes: [LoadedFile] = []
+        /// `metrics:`: name → what it means, and where that is written.
+        var help: [String: (text: String, place: PatternPosition)] = [:]
         init(path: String) { self.path = path }
     }
 
-    static let topKeys = ["format", "description", "include", "define", "cardinality", "envelope", "ignore", "rules"]
+    static let topKeys = ["format", "description", "include", "define", "cardinality", "envelope", "ignore", "rules", "metrics"]
 
     private func loadFile(_ path: String, stack: [String], state: inout LoadState) throws(PatternFileError) -> LoadedFile {
         let text: String
@@ -129,6 +141,15 @@ public struct PatternLoader {
         }
         if let node = top["rules"] {
             for item in try reader.sequence(node, "'rules'") { file.rules.append(try context.rule(item)) }
+        }
+        if let node = top["metrics"] {
+            let metrics = try reader.mapping(node, "'metrics'", allowed: mappingKeys(node))
+            for name in metrics.values.keys.sorted() {
+                let text = try reader.string(metrics.values[name]!, "metrics: '\(name)'")
+                let at = reader.position(metrics.keys[name]!)
+                guard !text.isEmpty else { throw reader.error(metrics.values[name]!, "metrics: '\(name)' needs a description") }
+                file.help[name] = (text, PatternPosition(file: path, line: at.line, column: at.column))
+            }
         }
         return file
     }

@@ -125,6 +125,19 @@ public final class CompiledRule: Sendable {
         self.counterexamples = counterexamples
     }
 
+    /// The names a `metrics:` entry may describe for this rule: each name as its actions write it, and
+    /// the base name of its tagged form (`protocol.used` of `protocol.used,version={v}`).
+    public var describableNames: [String] {
+        actions.flatMap { action -> [String] in
+            let name: NameTemplate
+            switch action {
+            case let .count(n, _), let .open(n, _), let .close(n, _), let .closePrefix(n, _), let .add(n, _), let .set(n, _), let .record(n, _, _, _), let .span(n, _, _): name = n
+            default: return []
+            }
+            return [name.source] + (name.tagged.map { [String($0.source.prefix { $0 != "," })] } ?? [])
+        }
+    }
+
     /// Every metric name this rule can touch, as (kind word, template source): `counter`, `gauge`,
     /// `timer`, `histogram`.
     public var metricNames: [(String, String)] {
@@ -218,8 +231,12 @@ public final class PatternSet: Sendable {
     public let prefilter: LiteralPrefilter
     /// Largest capture count of any regex in the set.
     public let maxCaptures: Int
+    /// What each metric means (`metrics:` of the files), by the name a rule writes or its tags' base.
+    public let help: [String: String]
 
-    init(format: String, description: String, files: [String], envelopes: [CompiledEnvelope], ignores: [CompiledIgnore], rules: [CompiledRule]) {
+    init(format: String, description: String, files: [String], envelopes: [CompiledEnvelope], ignores: [CompiledIgnore], rules: [CompiledRule],
+         help: [String: String] = [:]) {
+        self.help = help
         self.format = format
         self.description = description
         self.files = files

@@ -19,6 +19,13 @@ public final class PipelineChain {
 
     deinit { unretained.deallocate() }
 
+    /// What metric `name` (a name as a rule writes it, or the base of its tags) means: the first
+    /// pattern set's `metrics:` entry for it.
+    public func help(for name: String) -> String? {
+        for p in pipelines { if let text = p.patterns.help[name] { return text } }
+        return nil
+    }
+
     /// Runs `body` on pipeline `set` without retaining it.
     @inline(__always)
     private func withPipeline<R>(_ set: Int, _ body: (LinePipeline) -> R) -> R {

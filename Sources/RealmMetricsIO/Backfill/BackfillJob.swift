@@ -14,13 +14,18 @@ public enum BackfillTarget: Sendable, Equatable {
     case dogstatsd(host: String, port: UInt16)
     /// InfluxDB line protocol to a file, or `-` for standard output.
     case influx(path: String)
+    /// OpenMetrics with timestamps to a file, or `-` for standard output, for `promtool tsdb
+    /// create-blocks-from openmetrics`.
+    case openMetrics(path: String)
 
-    /// Parses `stdout`, `graphite://HOST:PORT`, `dogstatsd://HOST:PORT`, `influx:PATH`, `influx:-`.
+    /// Parses `stdout`, `graphite://HOST:PORT`, `dogstatsd://HOST:PORT`, `influx:PATH`, `influx:-`,
+    /// `openmetrics:PATH`, `openmetrics:-`.
     public static func parse(_ text: String) -> BackfillTarget? {
         if text == "stdout" { return .stdout }
         if text.hasPrefix("graphite://"), let (h, p) = StatsdSink.parse(String(text.dropFirst("graphite://".count))) { return .graphite(host: h, port: p) }
         if text.hasPrefix("dogstatsd://"), let (h, p) = StatsdSink.parse(String(text.dropFirst("dogstatsd://".count))) { return .dogstatsd(host: h, port: p) }
         if text.hasPrefix("influx:"), text.count > "influx:".count { return .influx(path: String(text.dropFirst("influx:".count))) }
+        if text.hasPrefix("openmetrics:"), text.count > "openmetrics:".count { return .openMetrics(path: String(text.dropFirst("openmetrics:".count))) }
         return nil
     }
 
@@ -33,6 +38,8 @@ public enum BackfillTarget: Sendable, Equatable {
         case .stdout: false
         case .graphite: graphiteNaming == .plain
         case .dogstatsd, .influx: true
+        // Counters end in `_total` there, and a gauge whose name would is renamed.
+        case .openMetrics: false
         }
     }
 }
@@ -135,6 +142,8 @@ public final class BackfillJob {
             writer = DogStatsdSink(sink: StatsdSink(host: host, port: port), encoder: DogStatsdEncoder(prefix: configuration.prefix), maxPacketBytes: configuration.maxPacketBytes)
         case let .influx(path):
             writer = try InfluxSink(path: path, encoder: InfluxEncoder(prefix: configuration.prefix))
+        case let .openMetrics(path):
+            writer = try OpenMetricsSink(path: path, names: PrometheusNames(prefix: configuration.prefix), help: { [chain] in chain.help(for: $0) })
         }
         if let writer {
             // Graphite through statsd's names keeps counters and gauges apart; plain names, DogStatsD

@@ -28,6 +28,10 @@ public struct RunConfiguration: Sendable {
     public var ownMetricsPrefix: String? = nil
     /// How statsd gets the tags of metrics whose rule gives them.
     public var tags: TagStyle = .none
+    /// Where the Prometheus endpoint listens (`GET /metrics`); nil: no endpoint.
+    public var prometheusListen: NetworkAddress? = nil
+    /// The endpoint's defences against slow and hostile clients (tests shorten them).
+    var prometheusLimits = MetricsEndpoint.Limits()
 
     public init(prefix: String) { self.prefix = prefix }
 
@@ -85,6 +89,9 @@ public final class LiveRunner {
     var sink: StatsdSink { statsd.sink }
     /// The sidecar's own metrics.
     let own: OwnMetrics
+    /// The Prometheus endpoint and what it shows (nil without `--prometheus-listen`).
+    private(set) var endpoint: MetricsEndpoint?
+    private(set) var prometheus: PrometheusSink?
     var lastStateError: String?
     /// State files that could not be written (each failure, repeats included).
     var stateErrors: Int64 = 0
@@ -157,6 +164,10 @@ public final class LiveRunner {
                                 sent: DeltaTracker(sent: saved?.metrics.sent ?? [:]), ownSent: DeltaTracker(sent: saved?.counts ?? [:]),
                                 faultReminderSeconds: configuration.faultReminderSeconds, log: sidecarLog, clock: clock)
         driver.sinks = [statsd]
+        if let listen = configuration.prometheusListen {
+            // Listening before anything is read: an address in use stops the start at once.
+            endpoint = try MetricsEndpoint(host: listen.host, port: Int(listen.port), page: MetricsPage(), limits: configuration.prometheusLimits)
+        }
         let currentSources = SourceSet(journal: configuration.journal, globs: configuration.files)
         let changes = saved.map { currentSources.changes(since: $0.sources) } ?? SourceSet.Changes()
         var filesOfNewGlobs: [String] = []
@@ -177,6 +188,13 @@ public final class LiveRunner {
             metrics.workers.removeAll { newFileWorkers.contains($0.key) || (journalIsNew && !LiveRunner.isFileWorker($0.key)) }
             store.restore(metrics)
         }
+        if let endpoint {
+            // A state without the endpoint's part: its counters start at 0 from the restored totals.
+            let sink = PrometheusSink(prefix: configuration.prefix, help: { [driver] in driver.engine.help(for: $0) }, page: endpoint.page, own: own,
+                                      state: saved?.prometheus, reading: store.totals())
+            prometheus = sink
+            driver.sinks.append(sink)
+        }
 
         if let journalConfiguration = configuration.journal {
             // A saved position of another location or filter is no position in this journal source.
@@ -186,6 +204,8 @@ public final class LiveRunner {
             tailer = makeTailer(saved: keptFilePositions)
         }
         registerOwnMetrics()
+        // Every declared metric is on the page from the start, as the state left it.
+        prometheus?.write(store.totals(), distributions: [])
         driver.observer = { [unowned self] start, length, worker, outcome in
             if let probe = layoutProbe, let finding = probe.observe(start, length, worker: worker, outcome: outcome) { layoutFound(finding) }
         }
@@ -276,7 +296,7 @@ public final class LiveRunner {
         if let journal { sources.append(journal.configuration.summary) }
         if !configuration.files.isEmpty { sources.append("files \(configuration.files.joined(separator: ", "))") }
         let interval = configuration.flushInterval == configuration.flushInterval.rounded() ? "\(Int(configuration.flushInterval))" : "\(configuration.flushInterval)"
-        return "realm-metrics \(realmMetricsVersion): following \(sources.joined(separator: " and ")); sending statsd to \(NetworkAddress(host: configuration.statsdHost, port: configuration.statsdPort)) every \(interval) s as \(configuration.prefix).*; state in \(stateFile.path)"
+        return "realm-metrics \(realmMetricsVersion): following \(sources.joined(separator: " and ")); sending statsd to \(NetworkAddress(host: configuration.statsdHost, port: configuration.statsdPort)) every \(interval) s as \(configuration.prefix).*\(endpoint.map { "; Prometheus metrics at http://\(NetworkAddress(host: $0.host, port: UInt16(clamping: $0.port)))/metrics" } ?? ""); state in \(stateFile.path)"
     }
 
     /// Runs until SIGTERM or SIGINT; returns false when the final state could not be saved. Started by
@@ -477,7 +497,10 @@ public final class LiveRunner {
         endJournalLives()
         journalFilterCheck?.recheckValues()
         flushes += 1
-        let batch = statsd.batch(of: store.totals(), distributions: store.takeDistributions())
+        let reading = store.totals()
+        let distributions = store.takeDistributions()
+        let batch = statsd.batch(of: reading, distributions: distributions)
+        prometheus?.write(reading, distributions: distributions)
         // Prepared before sending as if the send succeeds (the usual case), so a crash between sending
         // and saving has only the rename to miss; written again when the flush failed or is kept for later.
         var prepared = prepareCheckpoint(unsent: [:], flushFailed: false)
@@ -511,6 +534,10 @@ public final class LiveRunner {
         own.counter("datagrams_sent", "statsd datagrams sent") { [unowned self] in sink.datagramsSent }
         own.counter("bytes_sent", "statsd bytes sent") { [unowned self] in sink.bytesSent }
         own.counter("flushes", "flushes since the first start", sent: false) { [unowned self] in flushes }
+        if endpoint != nil {
+            own.counter("prometheus_requests", "HTTP requests the Prometheus endpoint answered") { [unowned self] in endpoint?.requests ?? 0 }
+            own.counter("prometheus_refused_connections", "connections the Prometheus endpoint closed at once (too many open)") { [unowned self] in endpoint?.refusedConnections ?? 0 }
+        }
         own.gauge("checkpoint_age_seconds", "seconds since the state file was last written") { [unowned self] in Int64(clock() - lastCheckpoint) }
         own.gauge("open_keys", "open gauge keys (sessions, connections) over all workers") { [unowned self] in Int64(store.openKeyCount) }
     }
@@ -540,6 +567,7 @@ public final class LiveRunner {
             lastError: lastError?.message,
             warnings: activeWarnings.isEmpty ? nil : activeWarnings.keys.sorted().map { activeWarnings[$0]! },
             unsentCounters: unsent.isEmpty ? nil : unsent)
+        state.prometheus = prometheus?.state
         state.flushIntervalSeconds = configuration.flushInterval
         state.lastErrorAtMillis = lastError?.atMillis
         state.lastErrorCurrent = lastError?.current
@@ -669,6 +697,11 @@ public final class LiveRunner {
         layoutProbe = LiveRunner.layoutProbe(for: sets, provider: provider)
         for key in activeWarnings.keys.sorted() where key.hasPrefix("layout:") { clearWarning(key) }
         statsd.rename(prefix: next.prefix, tags: next.tags, ownPrefix: ownPrefix)
+        prometheus?.rename(prefix: next.prefix, help: { [driver] in driver.engine.help(for: $0) })
+        if next.prometheusListen != previous.prometheusListen {
+            say(.warning, "reload: the Prometheus endpoint stays \(previous.prometheusListen.map { "on \($0)" } ?? "off") (prometheus_listen changes need a restart)")
+            configuration.prometheusListen = previous.prometheusListen
+        }
         statsd.faultReminderSeconds = next.faultReminderSeconds
         if next.statsdHost != previous.statsdHost || next.statsdPort != previous.statsdPort || next.maxPacketBytes != previous.maxPacketBytes {
             let sameReceiver = next.statsdHost == previous.statsdHost && next.statsdPort == previous.statsdPort

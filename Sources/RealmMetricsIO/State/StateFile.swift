@@ -36,6 +36,8 @@ public struct SidecarState: Codable, Sendable, Equatable {
     /// Counter deltas (by full name) the statsd receiver has not taken: refused or not sent, sent with
     /// the next flush (see ``StatsdDelivery``). Absent when there are none.
     public var unsentCounters: [String: Int64]? = nil
+    /// What the Prometheus endpoint has shown (``PrometheusState``); absent without the endpoint.
+    public var prometheus: PrometheusState? = nil
     /// Seconds between flushes of the run that wrote the state: `status` calls a state stale after three
     /// of them (at least 30 s). Absent in states of older versions (10 s, the default, is taken).
     public var flushIntervalSeconds: Double? = nil
