@@ -4,7 +4,7 @@ RELEASE_BIN := .build/release/realm-metrics
 DEBUG_BIN := .build/debug/realm-metrics
 FORMATS := realm-sync-worker ros1 ros2
 
-.PHONY: all deps deps-test build build-debug run test check test-package deb bench fuzz fuzz-long test-swift test-cli check-patterns golden-check golden-record clean
+.PHONY: all deps deps-test build build-debug run test check test-alerts test-package deb bench fuzz fuzz-long test-swift test-cli check-patterns golden-check golden-record clean
 
 all: build
 
@@ -30,7 +30,7 @@ run: build
 
 ## test: unit, golden, live and command-line tests, the package test and a short fuzz run (as root:
 ## the live tests get a journald of their own in private mount and PID namespaces, never the host's)
-test: deps deps-test test-swift test-cli test-package fuzz
+test: deps deps-test test-swift test-cli test-alerts test-package fuzz
 
 test-swift: build-debug
 	Tests/host/journal-untouched.sh scripts/private-journald.sh $(SWIFT) test
@@ -42,6 +42,11 @@ check: build-debug
 
 test-cli: build-debug
 	@REALM_METRICS_BIN=$(DEBUG_BIN) bash Tests/CLI/cli-tests.sh
+
+## test-alerts: the Prometheus alert rules are valid and do what their unit tests say
+test-alerts: deps-test
+	promtool check rules packaging/prometheus/realm-alerts.yml
+	cd packaging/prometheus && promtool test rules realm-alerts.test.yml
 
 ## test-package: build the .deb, install it here, check it, remove it
 test-package: deps

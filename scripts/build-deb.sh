@@ -10,7 +10,7 @@ swift build -c release --static-swift-stdlib --product realm-metrics --scratch-p
 bin=.build-static/release/realm-metrics
 stage=dist/stage/realm-metrics_${version}_${arch}
 rm -rf "$stage"
-install -d "$stage/DEBIAN" "$stage/usr/bin" "$stage/usr/share/realm-metrics/patterns/examples" \
+install -d "$stage/DEBIAN" "$stage/usr/bin" "$stage/usr/share/realm-metrics/patterns/examples" "$stage/usr/share/realm-metrics/prometheus" \
   "$stage/lib/systemd/system" "$stage/etc/realm-metrics" "$stage/usr/share/doc/realm-metrics" "$stage/usr/share/man/man1"
 install -m 0755 "$bin" "$stage/usr/bin/realm-metrics"
 strip "$stage/usr/bin/realm-metrics"
@@ -18,6 +18,7 @@ install -m 0644 patterns/*.yaml "$stage/usr/share/realm-metrics/patterns/"
 install -m 0644 patterns/examples/*.yaml "$stage/usr/share/realm-metrics/patterns/examples/"
 install -m 0644 packaging/systemd/realm-metrics.service "$stage/lib/systemd/system/"
 install -m 0644 packaging/config.yaml "$stage/etc/realm-metrics/config.yaml"
+install -m 0644 packaging/prometheus/realm-alerts.yml packaging/prometheus/realm-alerts.test.yml "$stage/usr/share/realm-metrics/prometheus/"
 install -m 0644 README.md "$stage/usr/share/doc/realm-metrics/README.md"
 # Debian's machine-readable copyright file; the license text is LICENSE's, as a continuation block.
 {

@@ -43,6 +43,10 @@ expect "replay reads standard input" 0 'realm.test.session.started:12\|c' -- bas
 expect "replay --tags dogstatsd writes DogStatsD tags" 0 'realm\.test\.protocol\.used:2\|c\|#version:24' -- "$BIN" replay -q --tags dogstatsd --prefix realm.test patterns/realm-sync-worker.sample.log
 expect "replay --tags influx writes the 2020 server's tagged names" 0 'realm\.test\.protocol\.used,version=24:2\|c' -- "$BIN" replay -q --tags influx --prefix realm.test patterns/realm-sync-worker.sample.log
 expect "replay shows timers as |ms lines" 0 'realm\.test\.ping\.rtt:41\|ms' -- "$BIN" replay -q --prefix realm.test patterns/realm-sync-worker.sample.log
+expect "run refuses --prometheus-listen without a port" 64 'prometheus-listen .*give HOST:PORT' -- "$BIN" run --prometheus-listen 127.0.0.1 --file /nonexistent
+printf 'prometheus_listen: "localhost"\n' > "$tmp/prom.yaml"
+expect "check --config refuses prometheus_listen without a port, at its place" 1 'prom.yaml:1:20: .prometheus_listen.: .*give HOST:PORT' -- "$BIN" check --config "$tmp/prom.yaml"
+expect "replay --to openmetrics writes promtool's format" 0 'realm_session_started_total\{host="test"\} 12 1588680300' -- bash -c "\"$BIN\" replay -q --prefix realm.test --timezone UTC --bucket 300 --to openmetrics:- patterns/realm-sync-worker.sample.log | grep -v '^#'"
 expect "run refuses an unknown --tags style" 64 'none, influx, dogstatsd|none.*influx.*dogstatsd' -- "$BIN" run --tags yes --file /nonexistent
 expect "check --literals names each rule's metrics with their kinds" 0 'metrics: histogram workunit\.uploaded\.changesets, histogram workunit\.uploaded\.bytes, timer upload\.processing' -- "$BIN" check --literals patterns/realm-messages.yaml
 expect "replay reports line counts on stderr" 0 '117 lines .* 110 matched, 0 ignored, 7 unmatched' -- "$BIN" replay --prefix realm.test patterns/realm-sync-worker.sample.log

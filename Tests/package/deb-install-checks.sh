@@ -54,6 +54,7 @@ check "dpkg -i installs it" dpkg -i "$deb"
 check "a first install reloads systemd and neither enables nor starts the service" bash -c 'c=$(cat /tmp/systemctl.calls); echo "$c" | grep -qx -- "--system daemon-reload" && ! echo "$c" | grep -Eq "(start|restart|enable) " && ! test -e /etc/systemd/system/multi-user.target.wants/'$unit' || { echo "calls: $c"; exit 1; }'
 check "realm-metrics --version runs from /usr/bin" bash -c "/usr/bin/realm-metrics --version | grep -qx '$version'"
 check "check passes on the installed pattern files" bash -c "/usr/bin/realm-metrics check -q /usr/share/realm-metrics/patterns/*.yaml /usr/share/realm-metrics/patterns/examples/*.yaml | grep -q ', 0 failed'"
+check "the installed alert rules pass their own promtool tests" bash -c "cd /usr/share/realm-metrics/prometheus && promtool test rules realm-alerts.test.yml >/dev/null"
 check "built-in names resolve to the installed patterns" bash -c "cd / && /usr/bin/realm-metrics explain 'Sync Connection[1]: Session[1]: Session initiated' | grep -q '^patterns: realm-sync-worker (/usr/share/realm-metrics/patterns/realm-sync-worker.yaml)'"
 # A binary of the source tree looks in the tree's patterns/ first, the installed one in /usr/share.
 tree=$(pwd -P)
