@@ -98,7 +98,7 @@ func prometheusSeries(_ summaryName: String, counter: Bool) -> (name: String, la
 
 @Suite("Live: a real Prometheus scrapes run --prometheus-listen, and reads an OpenMetrics backfill", .serialized)
 struct PrometheusTests {
-    @Test("after a known log, Prometheus's query API gives the --summary values; after a restart of the sidecar resets() over every counter is 0")
+    @Test("after a known log, Prometheus's query API gives the --summary values; after a restart and a reload of the sidecar resets() over every counter is 0")
     func scrapeAndRestart() throws {
         let dir = TempDir()
         let listen = freeTCPPort()
@@ -148,6 +148,9 @@ struct PrometheusTests {
         #expect(sidecar.terminate() == 0)
         usleep(1_500_000)  // a scrape or more finds nothing
         sidecar = try start(1)
+        // A reload (SIGHUP) on the way resets nothing either.
+        sidecar.signal(SIGHUP)
+        try sidecar.waitForStderr("reloaded the configuration")
         appender.write(Data((lines[half...].joined(separator: "\n") + "\n").utf8))
         try appender.close()
         try expect(lines.count)
