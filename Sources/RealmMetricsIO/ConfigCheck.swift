@@ -100,7 +100,8 @@ public enum ConfigCheck {
         }
         let statsd = (try? NetworkAddress.parse(config.statsd ?? "localhost:8125", defaultPort: 8125)).map(\.description) ?? "localhost:8125"
         let interval = config.flushInterval ?? 10
-        report.summary = "\(path): ok: following \(following.joined(separator: " and ")); patterns \(references.joined(separator: ", ")) (\(rules) rules, \(examples) examples pass); statsd \(statsd) every \(interval == interval.rounded() ? "\(Int(interval))" : "\(interval)") s; state in \(config.stateDir ?? "/var/lib/realm-metrics")"
+        let prometheus = config.prometheusListen.flatMap { try? NetworkAddress.listenAddress($0) }.map { "; Prometheus on http://\($0)/metrics" } ?? ""
+        report.summary = "\(path): ok: following \(following.joined(separator: " and ")); patterns \(references.joined(separator: ", ")) (\(rules) rules, \(examples) examples pass); statsd \(statsd) every \(interval == interval.rounded() ? "\(Int(interval))" : "\(interval)") s\(prometheus); state in \(config.stateDir ?? "/var/lib/realm-metrics")"
         return report
     }
 }

@@ -46,6 +46,8 @@ expect "replay shows timers as |ms lines" 0 'realm\.test\.ping\.rtt:41\|ms' -- "
 expect "run refuses --prometheus-listen without a port" 64 'prometheus-listen .*give HOST:PORT' -- "$BIN" run --prometheus-listen 127.0.0.1 --file /nonexistent
 printf 'prometheus_listen: "localhost"\n' > "$tmp/prom.yaml"
 expect "check --config refuses prometheus_listen without a port, at its place" 1 'prom.yaml:1:20: .prometheus_listen.: .*give HOST:PORT' -- "$BIN" check --config "$tmp/prom.yaml"
+printf 'prometheus_listen: "127.0.0.1:9469"\nfile: [/var/log/w.log]\n' > "$tmp/prom-ok.yaml"
+expect "check --config names the Prometheus endpoint" 0 'Prometheus on http://127\.0\.0\.1:9469/metrics; state in' -- "$BIN" check --config "$tmp/prom-ok.yaml"
 expect "replay --to openmetrics writes promtool's format" 0 'realm_session_started_total\{host="test"\} 12 1588680300' -- bash -c "\"$BIN\" replay -q --prefix realm.test --timezone UTC --bucket 300 --to openmetrics:- patterns/realm-sync-worker.sample.log | grep -v '^#'"
 expect "run refuses an unknown --tags style" 64 'none, influx, dogstatsd|none.*influx.*dogstatsd' -- "$BIN" run --tags yes --file /nonexistent
 expect "check --literals names each rule's metrics with their kinds" 0 'metrics: histogram workunit\.uploaded\.changesets, histogram workunit\.uploaded\.bytes, timer upload\.processing' -- "$BIN" check --literals patterns/realm-messages.yaml
