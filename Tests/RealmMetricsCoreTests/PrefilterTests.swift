@@ -49,6 +49,22 @@ struct PrefilterTests {
         #expect(LiteralPrefilter.plan(literals: [b("Session initiated")], start: nil) == .search([b("Session initiated")]))
     }
 
+    @Test("rules that need the same literal share one entry, and a hit makes every one of them a candidate")
+    func sharedLiteral() {
+        let b = { (s: String) in Array(s.utf8) }
+        // 70 rules: the shared literal's rules span two words of rule bits.
+        var literals: [[[UInt8]]?] = Array(repeating: [b("Some other literal here")], count: 70)
+        for r in [1, 5, 63, 64, 69] { literals[r] = [b("Connection closed due to error: ")] }
+        let prefilter = LiteralPrefilter(literals: literals)
+        let mask = UnsafeMutablePointer<UInt64>.allocate(capacity: prefilter.wordCount)
+        let hits = UnsafeMutablePointer<Int32>.allocate(capacity: PrefilterTables.hitCapacity)
+        defer { mask.deallocate(); hits.deallocate() }
+        let line = b("Sync Connection[3]: Connection closed due to error: Broken pipe")
+        line.withUnsafeBufferPointer { prefilter.tables.candidates($0.baseAddress!, $0.count, into: mask, hits: hits) }
+        let candidates = (0..<70).filter { mask[$0 >> 6] & (1 << UInt64($0 & 63)) != 0 }
+        #expect(candidates == [1, 5, 63, 64, 69])
+    }
+
     @Test("a required group of alternatives yields one literal per branch")
     func alternatives() {
         let any = RequiredLiteral.extractAny(from: "^(?:x)?(?:Bad syntax in|Unknown input|Limits (exceeded|hit))")
@@ -78,13 +94,19 @@ struct PrefilterTests {
               - name: short
                 match: 'zz:zz:zz'
                 actions: [{count: short}]
+              - name: shared-one
+                match: 'Shared literal text.*one'
+                actions: [{count: one}]
+              - name: shared-two
+                match: 'Shared literal text.*two'
+                actions: [{count: two}]
             """])
         let p = LinePipeline(patterns: set)
         let scratch = RegexScratch(maxCaptures: set.maxCaptures)
         var generator = SeededRandom(#function)
         let pieces = ["C1 ", "open", "close", "S2 ", "bytes ", "12", "version ", "Sync ", "Connection closed by client", "HTTP ",
                       "Connection is closed after", "Permission denied", "Perm", "ission", " ", "x", "started", "stopped",
-                      "aaaa bbbb cccc: [x]", "cccc: [x]", "aaaa bbbb ", "zz:zz:zz", "zz:"]
+                      "aaaa bbbb cccc: [x]", "cccc: [x]", "aaaa bbbb ", "zz:zz:zz", "zz:", "Shared literal text", "Shared literal", "one", "two"]
         for _ in 0..<3000 {
             let line = (0..<Int.random(in: 0...6, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
             let bytes = Array(line.utf8)

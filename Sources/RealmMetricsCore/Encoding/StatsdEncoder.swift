@@ -39,8 +39,23 @@ public struct StatsdEncoder: Sendable {
 
     /// One statsd line: `key:value|type`, a DogStatsD key's tags after the type (`name:1|c|#version:24`).
     public static func format(key: String, value: Int64, type: String) -> String {
-        guard let marker = key.range(of: "|#") else { return "\(key):\(value)|\(type)" }
-        return "\(key[..<marker.lowerBound]):\(value)|\(type)|#\(key[marker.upperBound...])"
+        guard let (name, tags) = splitTags(key) else { return "\(key):\(value)|\(type)" }
+        return "\(name):\(value)|\(type)|#\(tags)"
+    }
+
+    /// A DogStatsD key's name and tags (around its `|#`), nil for a key without tags. Searched in the
+    /// UTF-8 bytes: once per value of every timer, it must not go through Foundation's string search.
+    static func splitTags(_ key: String) -> (Substring, Substring)? {
+        let utf8 = key.utf8
+        var i = utf8.startIndex
+        while i != utf8.endIndex {
+            let next = utf8.index(after: i)
+            if utf8[i] == UInt8(ascii: "|"), next != utf8.endIndex, utf8[next] == UInt8(ascii: "#") {
+                return (key[..<i], key[utf8.index(after: next)...])
+            }
+            i = next
+        }
+        return nil
     }
 
     public func line(_ sample: MetricSample) -> String {
@@ -54,7 +69,9 @@ public struct StatsdEncoder: Sendable {
     public func lines(_ distribution: Distribution) -> [String] {
         let key = key(distribution.name, tagged: distribution.tagged)
         let type = distribution.kind.statsdType
-        return distribution.values.map { StatsdEncoder.format(key: key, value: $0, type: type) }
+        // The key is split once for all the values.
+        if let (name, tags) = StatsdEncoder.splitTags(key) { return distribution.values.map { "\(name):\($0)|\(type)|#\(tags)" } }
+        return distribution.values.map { "\(key):\($0)|\(type)" }
     }
 
     /// Packs samples into datagram payloads; see ``pack(_:maxBytes:)``.

@@ -359,9 +359,11 @@ public final class LiteralPrefilter: @unchecked Sendable {
     private let shift: UnsafeMutablePointer<UInt8>
     /// Block hash ending a literal's window → first entry, -1 for none.
     private let heads: UnsafeMutablePointer<Int32>
-    /// Per entry: rule, next entry with the same block, window offset in the literal, literal offset
-    /// and length in `literalBytes`.
-    private let rules: UnsafeMutablePointer<Int32>
+    /// Per entry (one per distinct searched literal, whatever number of rules share it): the rules it
+    /// finds (`wordCount` words of rule bits), next entry with the same block, window offset in the
+    /// literal, literal offset and length in `literalBytes`. Rules that share a literal (the close
+    /// reasons all need `Connection closed`) cost one compare per hit, not one each.
+    private let ruleMasks: UnsafeMutablePointer<UInt64>
     private let nexts: UnsafeMutablePointer<Int32>
     private let windowOffsets: UnsafeMutablePointer<Int32>
     private let offsets: UnsafeMutablePointer<Int32>
@@ -390,19 +392,28 @@ public final class LiteralPrefilter: @unchecked Sendable {
         wordCount = max(1, (literals.count + 63) / 64)
         always = .allocate(capacity: wordCount)
         always.initialize(repeating: 0, count: wordCount)
-        var entries: [(rule: Int, literal: [UInt8])] = []
+        var entries: [(rules: [Int], literal: [UInt8])] = []
+        var entryOf: [[UInt8]: Int] = [:]
+        func search(_ rule: Int, _ literal: [UInt8]) {
+            if let e = entryOf[literal] {
+                if entries[e].rules.last != rule { entries[e].rules.append(rule) }
+            } else {
+                entryOf[literal] = entries.count
+                entries.append(([rule], literal))
+            }
+        }
         var startEntries: [(rule: Int, literal: [UInt8], gate: Bool)] = []
         for (rule, anyOf) in literals.enumerated() {
             switch LiteralPrefilter.plan(literals: anyOf, start: rule < starts.count ? starts[rule] : nil) {
             case .always:
                 always[rule >> 6] |= 1 << UInt64(rule & 63)
             case let .search(anyOf):
-                for literal in anyOf { entries.append((rule, literal)) }
+                for literal in anyOf { search(rule, literal) }
             case let .start(start):
                 startEntries.append((rule, start, false))
             case let .startAndSearch(start, anyOf):
                 startEntries.append((rule, start, true))
-                for literal in anyOf { entries.append((rule, literal)) }
+                for literal in anyOf { search(rule, literal) }
             }
         }
         entryCount = entries.count
@@ -415,7 +426,8 @@ public final class LiteralPrefilter: @unchecked Sendable {
         heads = .allocate(capacity: LiteralPrefilter.pairs)
         heads.initialize(repeating: -1, count: LiteralPrefilter.pairs)
         let n = max(1, entries.count)
-        rules = .allocate(capacity: n)
+        ruleMasks = .allocate(capacity: n * wordCount)
+        ruleMasks.initialize(repeating: 0, count: n * wordCount)
         nexts = .allocate(capacity: n)
         windowOffsets = .allocate(capacity: n)
         offsets = .allocate(capacity: n)
@@ -446,7 +458,7 @@ public final class LiteralPrefilter: @unchecked Sendable {
             }
             prefixes[i] = prefix
             prefixMasks[i] = mask
-            rules[i] = Int32(entry.rule)
+            for rule in entry.rules { ruleMasks[i * wordCount + (rule >> 6)] |= 1 << UInt64(rule & 63) }
             windowOffsets[i] = Int32(d)
             nexts[i] = heads[last]
             heads[last] = Int32(i)
@@ -466,7 +478,7 @@ public final class LiteralPrefilter: @unchecked Sendable {
     }
 
     deinit {
-        shift.deallocate(); heads.deallocate(); rules.deallocate(); nexts.deallocate(); windowOffsets.deallocate()
+        shift.deallocate(); heads.deallocate(); ruleMasks.deallocate(); nexts.deallocate(); windowOffsets.deallocate()
         prefixes.deallocate(); prefixMasks.deallocate(); offsets.deallocate(); lengths.deallocate()
         startRules.deallocate(); startGates.deallocate(); startOffsets.deallocate(); startLengths.deallocate()
         literalBytes.deallocate(); always.deallocate()
@@ -475,7 +487,7 @@ public final class LiteralPrefilter: @unchecked Sendable {
     /// The tables as a plain value (pointers into this object's buffers, valid while it lives): the hot
     /// loop can use them without reference counting.
     public var tables: PrefilterTables {
-        PrefilterTables(windowBytes: windowBytes, shift: shift, heads: heads, rules: rules, nexts: nexts, windowOffsets: windowOffsets,
+        PrefilterTables(windowBytes: windowBytes, shift: shift, heads: heads, ruleMasks: ruleMasks, nexts: nexts, windowOffsets: windowOffsets,
                         offsets: offsets, lengths: lengths, prefixes: prefixes, prefixMasks: prefixMasks, literalBytes: literalBytes,
                         entryCount: entryCount, startRules: startRules, startGates: startGates, startOffsets: startOffsets, startLengths: startLengths,
                         startCount: startCount, always: always, wordCount: wordCount)
@@ -487,7 +499,7 @@ public struct PrefilterTables: @unchecked Sendable {
     let windowBytes: Int
     let shift: UnsafeMutablePointer<UInt8>
     let heads: UnsafeMutablePointer<Int32>
-    let rules: UnsafeMutablePointer<Int32>
+    let ruleMasks: UnsafeMutablePointer<UInt64>
     let nexts: UnsafeMutablePointer<Int32>
     let windowOffsets: UnsafeMutablePointer<Int32>
     let offsets: UnsafeMutablePointer<Int32>
@@ -571,10 +583,11 @@ public struct PrefilterTables: @unchecked Sendable {
                 let n = Int(lengths[entry])
                 guard at >= 0, n <= length - at else { continue }
                 if length - at >= 8 && raw.loadUnaligned(fromByteOffset: at, as: UInt64.self) & prefixMasks[entry] != prefixes[entry] { continue }
-                let rule = Int(rules[entry])
-                let bit = UInt64(1) << UInt64(rule & 63)
-                if mask[rule >> 6] & bit == 0 && memcmpBytes(literalBytes + Int(offsets[entry]), start + at, n) {
-                    mask[rule >> 6] |= bit
+                let rules = ruleMasks + entry &* wordCount
+                var found = true
+                for w in 0..<wordCount where mask[w] & rules[w] != rules[w] { found = false }
+                if !found && memcmpBytes(literalBytes + Int(offsets[entry]), start + at, n) {
+                    for w in 0..<wordCount { mask[w] |= rules[w] }
                 }
             }
         }
