@@ -242,6 +242,10 @@ struct GraphiteBackfillTests {
         #expect(started[1_588_680_000] == 3, "three connections in the first minute: \(started)")
         #expect(started[1_588_680_120] == 0 && started[1_588_680_180] == 0, "nothing started from 12:02 to 12:03:59: \(started)")
         #expect(carbon.fetch("stats.realm.t.connection.started", from: from, until: until)[1_588_680_000] == 0.05, "the rate: 3 in 60 s")
+        // A known timer without values in a bucket: statsd's count 0 and count_ps 0.
+        let rtt = carbon.fetch("stats.timers.realm.t.ping.rtt.count", from: from, until: until)
+        #expect(stride(from: 1_588_680_000, through: 1_588_680_300, by: 60).map { rtt[$0] ?? nil } == [0, 0, 0, 0, 0, 2], "\(rtt)")
+        #expect(carbon.fetch("stats.timers.realm.t.ping.rtt.count_ps", from: from, until: until)[1_588_680_120] == 0)
         #expect(!FileManager.default.fileExists(atPath: carbon.storage + "/whisper/stats/counters"), "no statsd (non-legacy) names")
     }
 

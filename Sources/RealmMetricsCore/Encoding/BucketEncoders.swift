@@ -8,7 +8,10 @@
 /// - `plain`: `<name>`, and `<name>.count`, `.sum`, `.min`, `.max` for a timer or histogram (a gauge
 ///   sharing a counter's name gets `<name>.gauge` from the sink, ``Swift/Array/separatingKinds()``).
 ///
-/// Timer figures are ``Distribution/statsdTimerFigures(flushSeconds:)``.
+/// Timer figures are ``Distribution/statsdTimerFigures(flushSeconds:)``. As statsd flushes a known
+/// counter that did not move as 0, the statsd namings write every counter of the bucket (the sink
+/// hands them all) and, for a timer or histogram without values in it, what statsd writes for an idle
+/// timer: `stats.timers.<name>.count 0` and `.count_ps 0`; `plain` writes nothing for it.
 public struct GraphiteEncoder: Sendable {
     public enum Naming: String, Sendable, CaseIterable {
         case statsd
@@ -43,13 +46,20 @@ public struct GraphiteEncoder: Sendable {
                 out.append("\(name) \(s.kind == .gauge ? max(0, s.value) : s.value) \(bucket.time)")
             }
         }
-        for d in bucket.distributions where !d.values.isEmpty {
+        for d in bucket.distributions {
             let name = statsd.fullName(d.name)
             switch naming {
             case .statsd, .statsdLegacy:
+                if d.values.isEmpty {
+                    out.append("stats.timers.\(name).count 0 \(bucket.time)")
+                    out.append("stats.timers.\(name).count_ps 0 \(bucket.time)")
+                    continue
+                }
                 for (figure, value) in d.statsdTimerFigures(flushSeconds: bucketSeconds) {
                     out.append("stats.timers.\(name).\(figure) \(formatRate(value)) \(bucket.time)")
                 }
+            case .plain where d.values.isEmpty:
+                break
             case .plain:
                 out.append("\(name).count \(d.count) \(bucket.time)")
                 out.append("\(name).sum \(d.sum) \(bucket.time)")
