@@ -205,7 +205,7 @@ struct ReplayCommand: ParsableCommand {
             let stats = try job.run()
             if !quiet {
                 let stderr = FDWriter.standardError()
-                stderr.write("replay: \(stats.linesRead) lines: \(ReplayReportText.counts(stats, truncatedLines: job.truncatedLines).joined(separator: ", ")); \(job.buckets) buckets, \(job.points) points written\(job.skippedGapBuckets > 0 ? ", \(job.skippedGapBuckets) empty buckets of gaps over \(BackfillJob.maxGapBuckets) buckets not written" : "")\(job.untimedLines > 0 ? ", \(job.untimedLines) lines without a time placed with the line before" : "")\n")
+                stderr.write("replay: \(stats.linesRead) lines: \(ReplayReportText.counts(stats, truncatedLines: job.truncatedLines).joined(separator: ", ")); \(job.buckets) buckets, \(job.points) points written\(job.skippedGapBuckets > 0 ? ", \(job.skippedGapBuckets) empty buckets not written (gaps longer than \(BackfillJob.maxGapBuckets) buckets)" : "")\(job.untimedLines > 0 ? ", \(job.untimedLines) lines without a time placed with the line before" : "")\n")
                 stderr.flush()
             }
         } catch {

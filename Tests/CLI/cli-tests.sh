@@ -131,6 +131,8 @@ expect "replay refuses influxdb:// without a database" 64 "--to: unknown target 
 expect "replay refuses an unknown --influx-precision" 64 "^Error: --influx-precision must be s, ms, us or ns$" -- "$BIN" replay -q --influx-precision m --to influx:- patterns/realm-sync-worker.sample.log
 expect "replay refuses an unknown --graphite-naming" 64 "^Error: --graphite-naming must be statsd, statsd-legacy or plain$" -- "$BIN" replay -q --graphite-naming legacy --to influx:- patterns/realm-sync-worker.sample.log
 expect "replay --influx-precision ms writes milliseconds" 0 '^realm\.session\.online,host=t,metric_type=gauge value=[0-9]+i 1588680000000$' -- "$BIN" replay -q --prefix realm.t --influx-precision ms --to influx:- patterns/realm-sync-worker.sample.log
+printf '%s\n' '2024-03-01T10:00:01.000: HTTP Connection[1]: Connection from 127.0.0.1:1' '2024-03-03T10:00:01.000: HTTP Connection[2]: Connection from 127.0.0.1:2' > "$tmp/gap.log"
+expect "a gap of two days between two lines gets 8,640 empty buckets, the rest is counted" 0 '; 8642 buckets, [0-9]+ points written, 8639 empty buckets not written \(gaps longer than 8640 buckets\)$' -- env TZ=UTC "$BIN" replay --since @0 --to influx:/dev/null "$tmp/gap.log"
 expect "a Graphite name that does not resolve is named" 1 "error \[output\]: graphite: cannot resolve nonexistent.invalid: " -- "$BIN" replay -q --since @0 --to "graphite://nonexistent.invalid:2003" patterns/realm-sync-worker.sample.log
 expect "backfill into a closed pipe is an error" 1 "cannot write: Broken pipe \(the reading end was closed\)" -- bash -c "set -o pipefail; TZ=UTC \"$BIN\" replay -q --since @0 --bucket 1 --to influx:- \"$tmp/long.log\" | head -c 10 >/dev/null"
 # replay --timezone: local-time layouts backfilled in a given zone.
