@@ -124,6 +124,20 @@ stalled=$!
 for _ in $(seq 50); do [ -s "$tmp/stalled-port" ] && break; sleep 0.1; done
 expect "a Graphite that takes no data stops the backfill with an error after --output-timeout" 1 "took no data for 1 s \(--output-timeout\)" -- env TZ=UTC timeout -s KILL 60 "$BIN" replay -q --since @0 --bucket 1 --output-timeout 1 --to "graphite://127.0.0.1:$(cat "$tmp/stalled-port")" "$tmp/long.log"
 kill "$stalled" 2>/dev/null; wait "$stalled" 2>/dev/null
+python3 -c '
+import socket, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0)); s.listen(1)
+print(s.getsockname()[1], flush=True)
+c, _ = s.accept()
+end = time.time() + 90
+while time.time() < end and c.recv(65536):
+    pass
+' > "$tmp/mute-port" &
+mute=$!
+for _ in $(seq 50); do [ -s "$tmp/mute-port" ] && break; sleep 0.1; done
+expect "an InfluxDB that takes the write but never answers stops the backfill after --output-timeout" 1 "influxdb: 127.0.0.1:[0-9]+ did not answer a write within 1 s \(--output-timeout\)" -- timeout -s KILL 60 "$BIN" replay -q --output-timeout 1 --to "influxdb://127.0.0.1:$(cat "$tmp/mute-port")/realm" patterns/realm-sync-worker.sample.log
+kill "$mute" 2>/dev/null; wait "$mute" 2>/dev/null
 refused=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 expect "a Graphite that refuses the connection stops the backfill naming the address" 1 "error \[output\]: graphite: cannot connect to 127.0.0.1:$refused: Connection refused" -- "$BIN" replay -q --since @0 --to "graphite://127.0.0.1:$refused" patterns/realm-sync-worker.sample.log
 expect "an InfluxDB that refuses the connection stops the backfill naming the address" 1 "error \[output\]: influxdb: cannot connect to 127.0.0.1:$refused: Connection refused" -- "$BIN" replay -q --to "influxdb://127.0.0.1:$refused/realm" patterns/realm-sync-worker.sample.log

@@ -74,8 +74,8 @@ public struct BackfillConfiguration: Sendable {
     public var maxPacketBytes = 1432
     /// Show a progress line on standard error (a terminal).
     public var progress = false
-    /// Seconds a network output (Graphite, InfluxDB: each connection, send and answer) may take to accept the connection, or to take more data,
-    /// before the job stops with an error.
+    /// Seconds a network output (Graphite, InfluxDB) may take to accept the connection, to take more
+    /// data, or (InfluxDB) to answer a write, before the job stops with an error.
     public var outputTimeoutSeconds: Double = 10
     /// The zone of the lines' local times (layouts with `timezone: local` and no `%z`): an IANA name or
     /// `UTC` (``WallClockZone/named(_:)``); nil reads them in the machine's zone. Only for files.
