@@ -20,6 +20,8 @@ struct ReplayCommand: ParsableCommand {
               graphite://HOST:PORT   Graphite plaintext over TCP, at the bucket times
               dogstatsd://HOST:PORT  DogStatsD over UDP with |T<unix time>
               influx:PATH, influx:-  InfluxDB line protocol with timestamps
+              influxdb://HOST:PORT/DATABASE
+                                     InfluxDB 1.x's HTTP /write, 5,000 lines per POST
               openmetrics:PATH       OpenMetrics with timestamps (seconds), one sample per bucket
                                      and series, for promtool tsdb create-blocks-from openmetrics;
                                      counters cumulative from 0 at the window's start
@@ -29,8 +31,19 @@ struct ReplayCommand: ParsableCommand {
             Backfill: with a timed target, --since or --until, lines are grouped into buckets \
             of --bucket seconds (default 10, statsd's flush): per bucket the counter deltas and \
             each gauge's value at the bucket's end, stamped with the bucket's time. \
-            --graphite-naming statsd (default) writes what a stock statsd writes \
-            (stats.counters.<name>.count and .rate, stats.gauges.<name>); plain writes <name>. \
+            Every declared counter gets a point in every bucket, 0 when it did not move, and \
+            buckets no line fell into between two lines are written too (counters 0, gauges as \
+            they were; at most 8,640 per gap), as statsd flushes every interval. \
+            --graphite-naming statsd (default) writes what a stock statsd with legacyNamespace: \
+            false writes (stats.counters.<name>.count and .rate, stats.gauges.<name>, \
+            stats.timers.<name>.*); statsd-legacy what statsd's default legacyNamespace: true \
+            writes (stats_counts.<name>, stats.<name> for the rate, stats.gauges.<name>, \
+            stats.timers.<name>.*); plain writes <name> (a gauge sharing a counter's name: \
+            <name>.gauge). InfluxDB points are Telegraf statsd's: measurement = the prefix \
+            without its last part, then the name (realm.session.online), tags host=<the prefix's \
+            last part>, metric_type=counter|gauge|timing|histogram and the rule's tags, field \
+            value (timers: count, sum, lower, upper, mean), timestamps in --influx-precision \
+            (default ns). \
             TIME is ISO 8601 (2024-03-01T10:00:00Z), -2h, -1d, yesterday, today, now or \
             @<unix seconds>. Line times without an offset in layouts with timezone: local (the \
             default realm-sync-worker layout) are read in the zone of this machine (TZ, else \
@@ -48,7 +61,7 @@ struct ReplayCommand: ParsableCommand {
 
     @OptionGroup var patternOptions: PatternOptions
 
-    @Option(name: .long, help: ArgumentHelp("Where metrics go: stdout, graphite://HOST:PORT, dogstatsd://HOST:PORT, influx:PATH (or influx:-), openmetrics:PATH (or openmetrics:-).", valueName: "target"))
+    @Option(name: .long, help: ArgumentHelp("Where metrics go: stdout, graphite://HOST:PORT, dogstatsd://HOST:PORT, influx:PATH (or influx:-), influxdb://HOST:PORT/DATABASE, openmetrics:PATH (or openmetrics:-).", valueName: "target"))
     var to: String?
 
     @Flag(name: .long, help: "Read the journal instead of files: the local journal, or --journal-directory or --journal-file; --unit and --identifier choose its entries.")
@@ -63,7 +76,7 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Report up to this time (as --since).", valueName: "time"))
     var until: String?
 
-    @Option(name: .long, help: ArgumentHelp("Seconds a network output (--to graphite://) may take to accept the connection or to take more data before replay stops with an error (\(Self.outputTimeoutRange.rangeText)).", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Seconds a network output (--to graphite://, influxdb://) may take to accept the connection, to take more data or (InfluxDB) to answer a write before replay stops with an error (\(Self.outputTimeoutRange.rangeText)).", valueName: "seconds"))
     var outputTimeout: Double = 10
 
     @Option(name: .long, help: ArgumentHelp("Bucket width in seconds for timed outputs (\(Self.bucketRange.rangeText)).", valueName: "seconds"))
@@ -72,8 +85,11 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Backfill of files: the zone of line times written without an offset (layouts with timezone: local): an IANA name (Europe/Berlin, Asia/Tokyo) or UTC (default: this machine's zone).", valueName: "zone"))
     var timezone: String?
 
-    @Option(name: .long, help: ArgumentHelp("Graphite names: statsd or plain.", valueName: "naming"))
+    @Option(name: .long, help: ArgumentHelp("Graphite names: statsd (statsd's legacyNamespace: false), statsd-legacy (legacyNamespace: true, statsd's default) or plain.", valueName: "naming"))
     var graphiteNaming = "statsd"
+
+    @Option(name: .long, help: ArgumentHelp("Unit of InfluxDB timestamps (influx:, influxdb://): s, ms, us or ns (default; InfluxDB's default when a write names none). Import a file with the same precision.", valueName: "s|ms|us|ns"))
+    var influxPrecision = "ns"
 
     @Flag(name: .long, help: "Print a JSON summary of counter totals and final gauge values at the end (timers and histograms: count, sum, min, max).")
     var summary = false
@@ -111,7 +127,7 @@ struct ReplayCommand: ParsableCommand {
 
     func validate() throws {
         if let to, BackfillTarget.parse(to) == nil {
-            throw ValidationError("--to: unknown target '\(to)' (use stdout, graphite://HOST:PORT, dogstatsd://HOST:PORT, influx:PATH, openmetrics:PATH)")
+            throw ValidationError("--to: unknown target '\(to)' (use stdout, graphite://HOST:PORT, dogstatsd://HOST:PORT, influx:PATH, influxdb://HOST:PORT/DATABASE, openmetrics:PATH)")
         }
         try RunSettings.maxLineBytes.check(maxLineBytes)
         try Self.threadsRange.check(threads)
@@ -123,7 +139,8 @@ struct ReplayCommand: ParsableCommand {
         try journalOptions.check()
         try Self.bucketRange.check(bucket)
         try Self.outputTimeoutRange.check(outputTimeout)
-        if GraphiteEncoder.Naming(rawValue: graphiteNaming) == nil { throw ValidationError("--graphite-naming must be statsd or plain") }
+        if GraphiteEncoder.Naming(rawValue: graphiteNaming) == nil { throw ValidationError("--graphite-naming must be statsd, statsd-legacy or plain") }
+        if InfluxPrecision(rawValue: influxPrecision) == nil { throw ValidationError("--influx-precision must be s, ms, us or ns") }
         let now = wallClockMillisForCLI()
         if let since, TimeExpression.parse(since, nowMillis: now) == nil { throw ValidationError("--since: cannot read the time '\(since)'") }
         if let until, TimeExpression.parse(until, nowMillis: now) == nil { throw ValidationError("--until: cannot read the time '\(until)'") }
@@ -132,7 +149,7 @@ struct ReplayCommand: ParsableCommand {
             do { _ = try BackfillConfiguration.zone(named: timezone, journal: journal) } catch { throw ValidationError(error.message) }
             // Only the command knows: a plain replay (ReplayJob) places no line in time.
             if !backfills {
-                throw ValidationError("--timezone places lines in time: give it with a timed --to (graphite://, dogstatsd://, influx:), --since or --until")
+                throw ValidationError("--timezone places lines in time: give it with a timed --to (graphite://, dogstatsd://, influx:, influxdb://), --since or --until")
             }
         }
     }
@@ -178,6 +195,7 @@ struct ReplayCommand: ParsableCommand {
         configuration.bucketSeconds = Int64(bucket)
         configuration.target = target
         configuration.graphiteNaming = GraphiteEncoder.Naming(rawValue: graphiteNaming) ?? .statsd
+        configuration.influxPrecision = InfluxPrecision(rawValue: influxPrecision) ?? .ns
         configuration.printSummary = summary
         configuration.workerPerFile = workerPerFile
         configuration.maxLineBytes = maxLineBytes
@@ -190,7 +208,7 @@ struct ReplayCommand: ParsableCommand {
             let stats = try job.run()
             if !quiet {
                 let stderr = FDWriter.standardError()
-                stderr.write("replay: \(stats.linesRead) lines: \(ReplayReportText.counts(stats, truncatedLines: job.truncatedLines).joined(separator: ", ")); \(job.buckets) buckets, \(job.points) points written\(job.untimedLines > 0 ? ", \(job.untimedLines) lines without a time placed with the line before" : "")\n")
+                stderr.write("replay: \(stats.linesRead) lines: \(ReplayReportText.counts(stats, truncatedLines: job.truncatedLines).joined(separator: ", ")); \(job.buckets) buckets, \(job.points) points written\(job.skippedGapBuckets > 0 ? ", \(job.skippedGapBuckets) empty buckets not written (gaps longer than \(BackfillJob.maxGapBuckets) buckets)" : "")\(job.untimedLines > 0 ? ", \(job.untimedLines) lines without a time placed with the line before" : "")\n")
                 stderr.flush()
             }
         } catch {

@@ -57,8 +57,11 @@ struct BackfillTests {
         #expect(GraphiteEncoder(prefix: "realm.h", naming: .plain, bucketSeconds: 10).lines(bucket) == [
             "realm.h.a.b 25 1709251200", "realm.h.g 3 1709251200"])
         #expect(DogStatsdEncoder(prefix: "p").lines(bucket) == ["p.a.b:25|c|T1709251200", "p.g:3|g|T1709251200"])
-        #expect(InfluxEncoder(prefix: "p").lines(bucket) == ["p.a.b,kind=counter value=25i 1709251200000000000",
-                                                            "p.g,kind=gauge value=3i 1709251200000000000"])
+        #expect(GraphiteEncoder(prefix: "realm.h", naming: .statsdLegacy, bucketSeconds: 10).lines(bucket) == [
+            "stats_counts.realm.h.a.b 25 1709251200", "stats.realm.h.a.b 2.5 1709251200",
+            "stats.gauges.realm.h.g 3 1709251200"])
+        #expect(InfluxEncoder(prefix: "p").lines(bucket) == ["p.a.b,metric_type=counter value=25i 1709251200000000000",
+                                                            "p.g,metric_type=gauge value=3i 1709251200000000000"])
     }
 
     @Test("--since/--until times: ISO 8601 and journalctl-style relative forms")

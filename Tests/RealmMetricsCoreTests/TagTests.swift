@@ -54,7 +54,7 @@ struct TagTests {
         d.tagged = "rtt,version=24"
         #expect(StatsdEncoder(prefix: "p", tags: .dogstatsd).lines(d) == ["p.rtt:5|ms|#version:24"])
         let bucket = Bucket(time: 7, samples: [tagged])
-        #expect(InfluxEncoder(prefix: "p").lines(bucket) == ["p.protocol.used,version=24,kind=counter value=2i 7000000000"])
+        #expect(InfluxEncoder(prefix: "p").lines(bucket) == ["p.protocol.used,metric_type=counter,version=24 value=2i 7000000000"])
         #expect(DogStatsdEncoder(prefix: "p").lines(bucket) == ["p.protocol.used:2|c|#version:24|T7"])
     }
 

@@ -19,13 +19,13 @@ struct BackfillJobTests {
         return configuration
     }
 
-    @Test("influx:PATH gets each bucket's counter deltas and gauge values stamped with its start; a sink on the driver gets the same buckets")
+    @Test("influx:PATH gets each bucket's counter deltas (every declared counter, 0 when it did not move) and gauge values stamped with its start, an empty bucket between two lines too; a sink on the driver gets the same buckets")
     func influxBuckets() throws {
         let dir = TemporaryDirectory("rm-backfill")
         let log = dir.append("w.log", lines: [
             F.line(0, "hit"), F.line(1, "open a"), F.line(3, "bytes 10"),
             F.line(12, "hit"), F.line(13, "hit"), F.line(14, "open b"),
-            // nothing from 20 to 29: no bucket
+            // nothing from 20 to 29: a bucket all the same (statsd flushes every interval)
             F.line(35, "close a"), F.line(36, "bytes 5"),
         ])
         let influxPath = dir.file("out.influx")
@@ -41,21 +41,47 @@ struct BackfillJobTests {
         let want: [RecordingSink.Write] = [
             .init(time: F.base, samples: [.counter("bytes", 10), .counter("hits", 1), .gauge("online", 1)]),
             .init(time: F.base + 10, samples: [.counter("hits", 2), .gauge("online", 2)]),
+            .init(time: F.base + 20, samples: [.gauge("online", 2)]),
             .init(time: F.base + 30, samples: [.counter("bytes", 5), .gauge("online", 1)]),
         ]
+        // The recorder keeps the counters that moved; the job's sink writes every one.
         #expect(recorder.writes == want)
         #expect(recorder.finishes == 1)
-        #expect(job.buckets == 3)
-        #expect(job.points == 7)
+        #expect(job.buckets == 4)
+        #expect(job.points == 12)
         #expect(job.untimedLines == 0)
-        var lines: [String] = []
-        for write in want {
-            for sample in write.samples {
-                lines.append("realm.b.\(sample.name),kind=\(sample.kind.rawValue) value=\(sample.value)i \(write.time!)000000000")
-            }
-        }
+        #expect(job.skippedGapBuckets == 0)
+        let written: [(Int64, Int64, Int64, Int64)] = [(F.base, 10, 1, 1), (F.base + 10, 0, 2, 2), (F.base + 20, 0, 0, 2), (F.base + 30, 5, 0, 1)]
+        let lines = written.flatMap { time, bytes, hits, online in [
+            "realm.bytes,host=b,metric_type=counter value=\(bytes)i \(time)000000000",
+            "realm.hits,host=b,metric_type=counter value=\(hits)i \(time)000000000",
+            "realm.online,host=b,metric_type=gauge value=\(online)i \(time)000000000",
+        ] }
         #expect(contents(influxPath) == lines.map { $0 + "\n" }.joined())
         #expect(contents(stdout).isEmpty, "influx to a file writes nothing to standard output")
+    }
+
+    @Test("a gap between two lines gets its empty buckets (counters 0, gauges as they were) up to the job's most per gap; the rest are counted, not written")
+    func gapBuckets() throws {
+        let dir = TemporaryDirectory("rm-backfill")
+        // Buckets 0 and 70: six empty buckets between them, of which 2 are written.
+        let log = dir.append("w.log", lines: [F.line(0, "hit"), F.line(1, "open a"), F.line(75, "bytes 3")])
+        let influxPath = dir.file("out.influx")
+        let output = fileWriter(dir.file("stdout"))
+        defer { closeWriter(output) }
+        let job = try BackfillJob(configuration: configuration([log], target: .influx(path: influxPath)), provider: F.provider, output: output)
+        job.driver.maxGapBuckets = 2
+        _ = try job.run()
+        #expect(job.buckets == 4)
+        #expect(job.skippedGapBuckets == 4)
+        #expect(job.points == 12)
+        let written: [(Int64, Int64, Int64, Int64)] = [(F.base, 0, 1, 1), (F.base + 10, 0, 0, 1), (F.base + 20, 0, 0, 1), (F.base + 70, 3, 0, 1)]
+        let lines = written.flatMap { time, bytes, hits, online in [
+            "realm.bytes,host=b,metric_type=counter value=\(bytes)i \(time)000000000",
+            "realm.hits,host=b,metric_type=counter value=\(hits)i \(time)000000000",
+            "realm.online,host=b,metric_type=gauge value=\(online)i \(time)000000000",
+        ] }
+        #expect(contents(influxPath) == lines.map { $0 + "\n" }.joined())
     }
 
     @Test("a window (since, until): the lines before it build state only, the buckets start at its start")

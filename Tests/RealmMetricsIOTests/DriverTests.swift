@@ -69,7 +69,7 @@ struct DriverTests {
         try driver.finish()
         let want = [
             Bucket(time: F.base + 10, samples: [.counter("bytes", 5), .counter("hits", 1), .gauge("online", 2)]),
-            Bucket(time: F.base + 20, samples: [.counter("hits", 2), .gauge("online", 1)]),
+            Bucket(time: F.base + 20, samples: [.counter("bytes", 0), .counter("hits", 2), .gauge("online", 1)]),
         ]
         #expect(first.buckets == want)
         #expect(second.buckets == want)
@@ -77,11 +77,12 @@ struct DriverTests {
         #expect(driver.buckets == 2)
         #expect(driver.store.totals() == [.counter("bytes", 105), .counter("hits", 4), .gauge("online", 1)])
         #expect(contents(influxPath) == """
-            realm.t.bytes,kind=counter value=5i \(F.base + 10)000000000
-            realm.t.hits,kind=counter value=1i \(F.base + 10)000000000
-            realm.t.online,kind=gauge value=2i \(F.base + 10)000000000
-            realm.t.hits,kind=counter value=2i \(F.base + 20)000000000
-            realm.t.online,kind=gauge value=1i \(F.base + 20)000000000
+            realm.bytes,host=t,metric_type=counter value=5i \(F.base + 10)000000000
+            realm.hits,host=t,metric_type=counter value=1i \(F.base + 10)000000000
+            realm.online,host=t,metric_type=gauge value=2i \(F.base + 10)000000000
+            realm.bytes,host=t,metric_type=counter value=0i \(F.base + 20)000000000
+            realm.hits,host=t,metric_type=counter value=2i \(F.base + 20)000000000
+            realm.online,host=t,metric_type=gauge value=1i \(F.base + 20)000000000
 
             """)
     }
@@ -141,7 +142,7 @@ struct DriverTests {
         let error = thrownError { () throws(RealmMetricsError) in _ = try source.pump(driver, limit: .max) }
         #expect(error?.code == .output)
         #expect(error?.message == failing.failure.message)
-        #expect(failing.buckets == [Bucket(time: F.base, samples: [.counter("hits", 1), .gauge("online", 0)])])
+        #expect(failing.buckets == [Bucket(time: F.base, samples: [.counter("bytes", 0), .counter("hits", 1), .gauge("online", 0)])])
         #expect(driver.engine.stats.linesRead == 3, "the line that closed the bucket that failed and those after it are not applied")
         #expect(driver.store.totals() == [.counter("bytes", 0), .counter("hits", 3), .gauge("online", 0)])
     }

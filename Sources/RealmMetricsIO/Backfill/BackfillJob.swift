@@ -14,16 +14,26 @@ public enum BackfillTarget: Sendable, Equatable {
     case dogstatsd(host: String, port: UInt16)
     /// InfluxDB line protocol to a file, or `-` for standard output.
     case influx(path: String)
+    /// InfluxDB 1.x's HTTP `/write` (``InfluxDBSink``).
+    case influxdb(host: String, port: UInt16, database: String)
     /// OpenMetrics with timestamps to a file, or `-` for standard output, for `promtool tsdb
     /// create-blocks-from openmetrics`.
     case openMetrics(path: String)
 
     /// Parses `stdout`, `graphite://HOST:PORT`, `dogstatsd://HOST:PORT`, `influx:PATH`, `influx:-`,
+    /// `influxdb://HOST:PORT/DATABASE` (a database name of any characters but `/`, not empty),
     /// `openmetrics:PATH`, `openmetrics:-`.
     public static func parse(_ text: String) -> BackfillTarget? {
         if text == "stdout" { return .stdout }
         if text.hasPrefix("graphite://"), let (h, p) = StatsdSink.parse(String(text.dropFirst("graphite://".count))) { return .graphite(host: h, port: p) }
         if text.hasPrefix("dogstatsd://"), let (h, p) = StatsdSink.parse(String(text.dropFirst("dogstatsd://".count))) { return .dogstatsd(host: h, port: p) }
+        if text.hasPrefix("influxdb://") {
+            let rest = text.dropFirst("influxdb://".count)
+            guard let slash = rest.firstIndex(of: "/"), let (h, p) = StatsdSink.parse(String(rest[..<slash])) else { return nil }
+            let database = String(rest[rest.index(after: slash)...])
+            guard !database.isEmpty, !database.contains("/") else { return nil }
+            return .influxdb(host: h, port: p, database: database)
+        }
         if text.hasPrefix("influx:"), text.count > "influx:".count { return .influx(path: String(text.dropFirst("influx:".count))) }
         if text.hasPrefix("openmetrics:"), text.count > "openmetrics:".count { return .openMetrics(path: String(text.dropFirst("openmetrics:".count))) }
         return nil
@@ -37,7 +47,9 @@ public enum BackfillTarget: Sendable, Equatable {
         switch self {
         case .stdout: false
         case .graphite: graphiteNaming == .plain
-        case .dogstatsd, .influx: true
+        case .dogstatsd: true
+        // metric_type=counter / gauge makes them two series of one measurement.
+        case .influx, .influxdb: false
         // Counters end in `_total` there, and a gauge whose name would is renamed.
         case .openMetrics: false
         }
@@ -56,6 +68,10 @@ public struct BackfillConfiguration: Sendable {
     public var bucketSeconds: Int64 = 10
     public var target: BackfillTarget = .stdout
     public var graphiteNaming: GraphiteEncoder.Naming = .statsd
+    /// The unit of InfluxDB timestamps (`influx:` and `influxdb://`).
+    public var influxPrecision: InfluxPrecision = .ns
+    /// Lines per POST to `influxdb://`.
+    public var influxBatchLines = 5000
     public var printSummary = false
     public var workerPerFile = false
     public var maxLineBytes = 65536
@@ -65,8 +81,8 @@ public struct BackfillConfiguration: Sendable {
     public var maxPacketBytes = 1432
     /// Show a progress line on standard error (a terminal).
     public var progress = false
-    /// Seconds a network output (Graphite) may take to accept the connection, or to take more data,
-    /// before the job stops with an error.
+    /// Seconds a network output (Graphite, InfluxDB) may take to accept the connection, to take more
+    /// data, or (InfluxDB) to answer a write, before the job stops with an error.
     public var outputTimeoutSeconds: Double = 10
     /// The zone of the lines' local times (layouts with `timezone: local` and no `%z`): an IANA name or
     /// `UTC` (``WallClockZone/named(_:)``); nil reads them in the machine's zone. Only for files.
@@ -103,6 +119,10 @@ public final class BackfillJob {
     public var buckets: Int { driver.buckets }
     public var points: Int { counted.points }
     public var untimedLines: Int64 { driver.untimedLines }
+    /// Empty buckets of gaps between lines longer than ``maxGapBuckets`` that got no point.
+    public var skippedGapBuckets: Int64 { driver.skippedGapBuckets }
+    /// The most empty buckets written for one gap between two lines (8,640: a day of 10 s buckets).
+    public static var maxGapBuckets: Int64 { Driver.maxGapBuckets }
     /// Lines cut to the line limit.
     public private(set) var truncatedLines: Int64 = 0
     let timing: LineTiming
@@ -141,13 +161,16 @@ public final class BackfillJob {
         case let .dogstatsd(host, port):
             writer = DogStatsdSink(sink: StatsdSink(host: host, port: port), encoder: DogStatsdEncoder(prefix: configuration.prefix), maxPacketBytes: configuration.maxPacketBytes)
         case let .influx(path):
-            writer = try InfluxSink(path: path, encoder: InfluxEncoder(prefix: configuration.prefix))
+            writer = try InfluxSink(path: path, encoder: InfluxEncoder(prefix: configuration.prefix, precision: configuration.influxPrecision))
+        case let .influxdb(host, port, database):
+            writer = InfluxDBSink(host: host, port: port, database: database, encoder: InfluxEncoder(prefix: configuration.prefix, precision: configuration.influxPrecision),
+                                  timeoutSeconds: configuration.outputTimeoutSeconds, batchLines: configuration.influxBatchLines)
         case let .openMetrics(path):
             writer = try OpenMetricsSink(path: path, names: PrometheusNames(prefix: configuration.prefix), help: { [chain] in chain.help(for: $0) })
         }
         if let writer {
-            // Graphite through statsd's names keeps counters and gauges apart; plain names, DogStatsD
-            // and Influx measurements do not.
+            // Graphite through statsd's names and Influx (metric_type) keep counters and gauges apart;
+            // plain names and DogStatsD do not.
             let separate = configuration.target.keepsOneKindPerName(graphiteNaming: configuration.graphiteNaming)
             sinks.append(BucketSink(CountingWriter(writer, counted), separateKinds: separate))
         }

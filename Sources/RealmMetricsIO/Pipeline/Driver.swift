@@ -23,8 +23,15 @@ final class Driver {
     var sinks: [MetricSink]
     /// The time-bucket policy's clock; nil for the other policies.
     private(set) var clock: BucketClock?
-    /// Buckets exported so far (time-bucket policy).
+    /// Buckets exported so far (time-bucket policy), the empty ones of gaps included.
     private(set) var buckets = 0
+    /// The most empty buckets exported for one gap between two lines (time-bucket policy):
+    /// ``maxGapBuckets``.
+    var maxGapBuckets = Driver.maxGapBuckets
+    /// 8,640: a day of 10 s buckets.
+    static let maxGapBuckets: Int64 = 8640
+    /// Empty buckets of gaps longer than ``maxGapBuckets`` that were not exported.
+    private(set) var skippedGapBuckets: Int64 = 0
     /// Lines placed in time that carried no time of their own (they belong with the line before).
     private(set) var untimedLines: Int64 = 0
     /// Sees every line with its worker and outcome after it was applied (the layout probe of `run`).
@@ -73,7 +80,9 @@ final class Driver {
         self.clock = clock
         switch transition {
         case .entered: baseline()
-        case let .closed(time): try exportBucket(time)
+        case let .closed(time):
+            try exportBucket(time)
+            try exportGap(after: time, before: clock.current.map { $0 / 1000 } ?? time)
         case nil: break
         }
         if position == .after { return false }
@@ -112,6 +121,22 @@ final class Driver {
     private func exportBucket(_ time: Int64) throws(RealmMetricsError) {
         buckets += 1
         try export(time: time)
+    }
+
+    /// The buckets between the closed one at `closed` and the one a line just opened at `next`
+    /// (seconds), which no line fell into: statsd flushes every interval, so each is exported as it
+    /// stands (counters 0, gauges unchanged), at most ``maxGapBuckets`` of them right after `closed`;
+    /// the rest of a longer gap gets no point (counted in ``skippedGapBuckets``).
+    private func exportGap(after closed: Int64, before next: Int64) throws(RealmMetricsError) {
+        guard let width = clock?.seconds, next - closed > width else { return }
+        let empty = (next - closed) / width - 1
+        let written = min(empty, maxGapBuckets)
+        skippedGapBuckets += empty - written
+        var time = closed
+        for _ in 0..<written {
+            time += width
+            try exportBucket(time)
+        }
     }
 
     /// The end of the input: the last bucket (time-bucket policy) or the one reading of the input

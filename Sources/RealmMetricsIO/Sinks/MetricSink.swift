@@ -50,8 +50,9 @@ protocol BucketWriter: AnyObject {
     func finish() throws(RealmMetricsError)
 }
 
-/// A ``BucketWriter`` as a sink: turns each reading into the bucket's deltas with its own tracker;
-/// with `separateKinds`, for an output that keeps one kind per name, a gauge sharing a counter's name
+/// A ``BucketWriter`` as a sink: turns each reading into the bucket's deltas with its own tracker,
+/// every counter the reading has (every declared one) in every bucket, 0 when it did not move, as
+/// statsd flushes a known counter (so backfilled and live series look alike); with `separateKinds`, for an output that keeps one kind per name, a gauge sharing a counter's name
 /// is renamed (``Swift/Array/separatingKinds()``).
 final class BucketSink: MetricSink {
     let writer: BucketWriter
@@ -71,7 +72,7 @@ final class BucketSink: MetricSink {
 
     func write(_ reading: [MetricSample], distributions: [Distribution], time: Int64?) throws(RealmMetricsError) {
         precondition(time != nil, "a bucket writer takes time buckets only")
-        try writer.write(Bucket(time: time ?? 0, samples: tracker.deltas(separateKinds ? reading.separatingKinds() : reading), distributions: distributions))
+        try writer.write(Bucket(time: time ?? 0, samples: tracker.deltas(separateKinds ? reading.separatingKinds() : reading, includeZero: true), distributions: distributions))
     }
 
     func finish() throws(RealmMetricsError) { try writer.finish() }
