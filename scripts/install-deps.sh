@@ -8,7 +8,7 @@
 # install does not upgrade systemd itself.
 set -euo pipefail
 want=(pkg-config libpcre2-dev libsystemd-dev binutils)
-if [ "${1:-}" = "--test" ]; then want+=(systemd systemd-journal-remote collectd-core python3 graphite-carbon python3-whisper logrotate); fi
+if [ "${1:-}" = "--test" ]; then want+=(systemd systemd-journal-remote collectd-core python3 graphite-carbon python3-whisper logrotate chromium fonts-dejavu-core); fi
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,147 @@
+/// The shape of a log line, for grouping the lines no rule matched: the one rule, applied to the
+/// whole line,
+/// - a quoted value (`'…'` or `"…"`, up to the closing quote of the same kind on the line) becomes
+///   the two quotes around `…`;
+/// - a word (a run of ASCII letters, digits and `_`) made only of hex digits, with at least one
+///   digit and one letter, or `0x` and hex digits, becomes `<hex>` (ids, salts, hashes: `5f2a9c`,
+///   `41d4`, `0xdeadbeef`);
+/// - every other run of digits becomes `<n>` (counters, times, ports, sizes: `Connection[<n>]`).
+///
+/// The other bytes are kept; the shape is cut after ``maxBytes`` bytes of input (a `…` marks the
+/// cut). Bytes that are not UTF-8 are replaced (U+FFFD) when the shape is turned into a string.
+public enum LineShape {
+    public static let maxBytes = 400
+
+    /// The shape of `line`.
+    public static func fold(_ line: UnsafeBufferPointer<UInt8>) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(min(line.count, maxBytes) + 8)
+        let end = min(line.count, maxBytes)
+        var i = 0
+        while i < end {
+            let c = line[i]
+            if c == 0x27 || c == 0x22 {  // ' or "
+                var j = i + 1
+                while j < line.count && line[j] != c { j += 1 }
+                if j < line.count {
+                    out.append(c)
+                    out.append(contentsOf: [0xE2, 0x80, 0xA6])  // …
+                    out.append(c)
+                    i = j + 1
+                    continue
+                }
+                out.append(c)
+                i += 1
+                continue
+            }
+            if isWord(c) {
+                var j = i
+                var digits = false, hexLetters = false, other = false
+                while j < end && isWord(line[j]) {
+                    let d = line[j]
+                    if d >= 0x30 && d <= 0x39 { digits = true }
+                    else if (d >= 0x61 && d <= 0x66) || (d >= 0x41 && d <= 0x46) { hexLetters = true }
+                    else { other = true }
+                    j += 1
+                }
+                let prefixed = j - i > 2 && line[i] == 0x30 && (line[i + 1] | 0x20) == 0x78
+                    && (i + 2..<j).allSatisfy { isHex(line[$0]) }
+                if prefixed || (digits && hexLetters && !other) {
+                    out.append(contentsOf: Array("<hex>".utf8))
+                } else if digits {
+                    // Fold each run of digits inside the word, keep its letters.
+                    var k = i
+                    while k < j {
+                        if line[k] >= 0x30 && line[k] <= 0x39 {
+                            while k < j && line[k] >= 0x30 && line[k] <= 0x39 { k += 1 }
+                            out.append(contentsOf: Array("<n>".utf8))
+                        } else {
+                            out.append(line[k])
+                            k += 1
+                        }
+                    }
+                } else {
+                    out.append(contentsOf: line[i..<j])
+                }
+                i = j
+                continue
+            }
+            out.append(c)
+            i += 1
+        }
+        if line.count > maxBytes && i < line.count { out.append(contentsOf: [0xE2, 0x80, 0xA6]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The shape of a string (see ``fold(_:)``).
+    public static func fold(_ line: String) -> String {
+        var copy = line
+        return copy.withUTF8 { fold($0) }
+    }
+
+    @inline(__always)
+    static func isHex(_ c: UInt8) -> Bool {
+        (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66)
+    }
+
+    @inline(__always)
+    static func isWord(_ c: UInt8) -> Bool {
+        (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F
+    }
+}
+
+/// The lines no rule matched, grouped by ``LineShape``: per shape its count and the first line of it
+/// (cut to ``exampleBytes``). At most ``maxShapes`` shapes are kept; lines of further shapes are
+/// counted in ``linesOfDroppedShapes`` only, so memory stays bounded for any log.
+public struct LineShapeTally: Sendable {
+    public struct Entry: Sendable, Equatable {
+        public var shape: String
+        public var count: Int64
+        public var example: String
+        /// The outcome of the lines: `unmatched` (the envelope fits, no rule does) or `envelope` (no
+        /// envelope fits).
+        public var outcome: String
+    }
+
+    public static let exampleBytes = 400
+    public let maxShapes: Int
+    private var index: [String: Int] = [:]
+    public private(set) var entries: [Entry] = []
+    public private(set) var linesOfDroppedShapes: Int64 = 0
+
+    public init(maxShapes: Int = 5000) { self.maxShapes = maxShapes }
+
+    /// Counts one line of `outcome` (see ``Entry/outcome``).
+    public mutating func add(_ line: UnsafeBufferPointer<UInt8>, outcome: String) {
+        let shape = LineShape.fold(line)
+        let key = outcome + "\u{0}" + shape
+        if let i = index[key] {
+            entries[i].count += 1
+            return
+        }
+        guard entries.count < maxShapes else {
+            linesOfDroppedShapes += 1
+            return
+        }
+        let cut = UnsafeBufferPointer(rebasing: line[0..<min(line.count, LineShapeTally.exampleBytes)])
+        index[key] = entries.count
+        entries.append(Entry(shape: shape, count: 1, example: String(decoding: cut, as: UTF8.self), outcome: outcome))
+    }
+
+    public mutating func add(_ line: String, outcome: String) {
+        var copy = line
+        copy.withUTF8 { add($0, outcome: outcome) }
+    }
+
+    /// Forgets every line counted (lines before a backfill's window).
+    public mutating func clear() {
+        index.removeAll()
+        entries.removeAll()
+        linesOfDroppedShapes = 0
+    }
+
+    /// The entries by count, largest first (then by shape).
+    public var sorted: [Entry] {
+        entries.sorted { $0.count != $1.count ? $0.count > $1.count : ($0.shape, $0.outcome) < ($1.shape, $1.outcome) }
+    }
+}
