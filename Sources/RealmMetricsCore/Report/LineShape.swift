@@ -92,8 +92,9 @@ public enum LineShape {
 
 /// The lines no rule matched, grouped by ``LineShape``: per shape its count and the first line of it
 /// (cut to ``exampleBytes``). At most ``maxShapes`` shapes are kept; lines of further shapes are
-/// counted in ``linesOfDroppedShapes`` only, so memory stays bounded for any log.
-public struct LineShapeTally: Sendable {
+/// counted in ``linesOfDroppedShapes`` only, so memory stays bounded for any log. Credentials are
+/// taken out of each line first (``LineRedactor``): neither a shape nor an example carries one.
+public struct LineShapeTally {
     public struct Entry: Sendable, Equatable {
         public var shape: String
         public var count: Int64
@@ -108,11 +109,20 @@ public struct LineShapeTally: Sendable {
     private var index: [String: Int] = [:]
     public private(set) var entries: [Entry] = []
     public private(set) var linesOfDroppedShapes: Int64 = 0
+    private let redactor = LineRedactor()
 
     public init(maxShapes: Int = 5000) { self.maxShapes = maxShapes }
 
     /// Counts one line of `outcome` (see ``Entry/outcome``).
     public mutating func add(_ line: UnsafeBufferPointer<UInt8>, outcome: String) {
+        if let redacted = redactor.redact(line) {
+            redacted.withUnsafeBufferPointer { addRedacted($0, outcome: outcome) }
+        } else {
+            addRedacted(line, outcome: outcome)
+        }
+    }
+
+    private mutating func addRedacted(_ line: UnsafeBufferPointer<UInt8>, outcome: String) {
         let shape = LineShape.fold(line)
         let key = outcome + "\u{0}" + shape
         if let i = index[key] {

@@ -2,7 +2,7 @@
 /// (nil when the lines carry no time), the totals of the window (the `--summary` numbers), each
 /// worker's lives and announced log level with the metrics that level cannot feed, the line counts,
 /// and the lines no rule matched by shape. ``json`` is the page's data section.
-public struct ReportData: Sendable {
+public struct ReportData {
     public struct Worker: Sendable, Equatable {
         public var key: String
         public var lives: Int

@@ -46,3 +46,27 @@ struct LineShapeTests {
         #expect(tally.entries[0].example.utf8.count == LineShapeTally.exampleBytes)
     }
 }
+
+@Suite("Credentials in unmatched lines")
+struct LineRedactorTests {
+    let redactor = LineRedactor()
+
+    @Test("header values, bearer tokens and token or secret values are replaced")
+    func redacts() {
+        #expect(redactor.redact("Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.c2VjcmV0.c2ln") == "Authorization: <redacted>")
+        #expect(redactor.redact("cookie: a=b; c=d") == "cookie: <redacted>")
+        #expect(redactor.redact("sent Bearer abc.def to x") == "sent Bearer <redacted> to x")
+        #expect(redactor.redact("Token expired (signed_user_token='...11GQOH/mpN+w2RGg==', x=1)") == "Token expired (signed_user_token=<redacted>, x=1)")
+        #expect(redactor.redact("Bad client file ident (client_file_ident=2,  client_file_ident_secret=HIDDEN_SECRET).") == "Bad client file ident (client_file_ident=2,  client_file_ident_secret=<redacted>).")
+        #expect(redactor.redact("password: hunter2 and secret=\"x y\"") == "password: <redacted> and secret=<redacted>")
+        #expect(redactor.redact("Connection[1]: nothing secret here") == "Connection[1]: nothing secret here")
+    }
+
+    @Test("the tally keeps neither the token nor pieces of it, in shape or example")
+    func tally() {
+        var tally = LineShapeTally()
+        tally.add("Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.c2VjcmV0LXRva2Vu.c2lnbmF0dXJl", outcome: "unmatched")
+        #expect(tally.entries[0].example == "Authorization: <redacted>")
+        #expect(tally.entries[0].shape == "Authorization: <redacted>")
+    }
+}
