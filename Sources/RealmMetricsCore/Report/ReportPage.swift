@@ -307,8 +307,9 @@ public enum ReportPage {
         """
 
     /// Reads the data section; shows a bucket's values on hover (a tooltip and a cursor on every chart,
-    /// the time axis being shared) and, on click, every metric of that bucket in the details table.
-    /// Builds text with `textContent` only.
+    /// the time axis being shared) and, on click or with `#bucket=N` in the URL, every metric of that
+    /// bucket in the details table. Builds text with `textContent` only; marks the body
+    /// `data-script-ran` when done.
     static let script = """
         (function(){
         var data=JSON.parse(document.getElementById('report-data').textContent);var t=data.timeline;if(!t)return;
@@ -336,6 +337,7 @@ public enum ReportPage {
         tip.hidden=false;tip.style.left=Math.min(ev.clientX+14,window.innerWidth-260)+'px';tip.style.top=(ev.clientY+14)+'px';});
         s.addEventListener('mouseleave',function(){tip.hidden=true;cursor(-1);});
         s.addEventListener('click',function(ev){var i=bucketAt(s,ev);if(i>=0)details(i);});});
+        var m=/^#bucket=(\\d+)$/.exec(location.hash);if(m&&+m[1]<t.count){details(+m[1]);cursor(+m[1]);}
         document.body.setAttribute('data-script-ran','1');
         })();
         """
