@@ -7,7 +7,7 @@
 /// matches them, and a report must not carry a token out.
 public final class LineRedactor {
     public static let replacement = Array("<redacted>".utf8)
-    static let pattern = #"(?i)(?:((?:proxy-)?authorization\s*:\s*|(?:set-)?cookie\s*:\s*)(.+)|(\bbearer\s+)(\S+)|([\w.-]*(?:token|secret|password|passwd)[\w.-]*\s*[=:]\s*)('[^']*'|"[^"]*"|[^\s,)'"]+))"#
+    static let pattern = #"(?i)(?:((?:proxy-)?authorization\s*:\s*|(?:set-)?cookie\s*:\s*)(.+)|(\bbearer\s+)(\S+)|(\b[\w.-]*(?:token|secret|password|passwd)[\w.-]*\s*[=:]\s*)('[^']*'|"[^"]*"|[^\s,)'"]+))"#
     let regex: CompiledRegex
     let scratch: RegexScratch
 

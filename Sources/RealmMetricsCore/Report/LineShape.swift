@@ -12,10 +12,61 @@
 public enum LineShape {
     public static let maxBytes = 400
 
+    /// Where a shape goes: its bytes collected, or only hashed.
+    protocol Output {
+        mutating func put(_ byte: UInt8)
+        mutating func put(_ bytes: Slice<UnsafeBufferPointer<UInt8>>)
+        mutating func put(_ token: Token)
+    }
+
+    enum Token { case number, hex, ellipsis }
+
+    static let numberBytes = Array("<n>".utf8), hexBytes = Array("<hex>".utf8), ellipsisBytes: [UInt8] = [0xE2, 0x80, 0xA6]
+
+    struct Collector: Output {
+        var bytes: [UInt8] = []
+        mutating func put(_ byte: UInt8) { bytes.append(byte) }
+        mutating func put(_ slice: Slice<UnsafeBufferPointer<UInt8>>) { bytes.append(contentsOf: slice) }
+        mutating func put(_ token: Token) {
+            switch token {
+            case .number: bytes.append(contentsOf: LineShape.numberBytes)
+            case .hex: bytes.append(contentsOf: LineShape.hexBytes)
+            case .ellipsis: bytes.append(contentsOf: LineShape.ellipsisBytes)
+            }
+        }
+    }
+
+    /// FNV-1a over the shape's bytes (a token counts as one byte no line byte can be: 0xF8 + n).
+    struct Hash: Output {
+        var value: UInt64 = 0xcbf2_9ce4_8422_2325
+        @inline(__always) mutating func put(_ byte: UInt8) { value = (value ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        @inline(__always) mutating func put(_ slice: Slice<UnsafeBufferPointer<UInt8>>) { for b in slice { put(b) } }
+        @inline(__always) mutating func put(_ token: Token) {
+            switch token {
+            case .number: put(0xF8)
+            case .hex: put(0xF9)
+            case .ellipsis: put(0xFA)
+            }
+        }
+    }
+
     /// The shape of `line`.
     public static func fold(_ line: UnsafeBufferPointer<UInt8>) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(min(line.count, maxBytes) + 8)
+        var out = Collector()
+        out.bytes.reserveCapacity(min(line.count, maxBytes) + 8)
+        fold(line, into: &out)
+        return String(decoding: out.bytes, as: UTF8.self)
+    }
+
+    /// A 64-bit hash of the shape of `line`, without building it: lines of one shape have the same.
+    public static func hash(_ line: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var out = Hash()
+        fold(line, into: &out)
+        return out.value
+    }
+
+    @inline(__always)
+    static func fold<O: Output>(_ line: UnsafeBufferPointer<UInt8>, into out: inout O) {
         let end = min(line.count, maxBytes)
         var i = 0
         while i < end {
@@ -24,13 +75,13 @@ public enum LineShape {
                 var j = i + 1
                 while j < line.count && line[j] != c { j += 1 }
                 if j < line.count {
-                    out.append(c)
-                    out.append(contentsOf: [0xE2, 0x80, 0xA6])  // …
-                    out.append(c)
+                    out.put(c)
+                    out.put(.ellipsis)
+                    out.put(c)
                     i = j + 1
                     continue
                 }
-                out.append(c)
+                out.put(c)
                 i += 1
                 continue
             }
@@ -47,30 +98,29 @@ public enum LineShape {
                 let prefixed = j - i > 2 && line[i] == 0x30 && (line[i + 1] | 0x20) == 0x78
                     && (i + 2..<j).allSatisfy { isHex(line[$0]) }
                 if prefixed || (digits && hexLetters && !other) {
-                    out.append(contentsOf: Array("<hex>".utf8))
+                    out.put(.hex)
                 } else if digits {
                     // Fold each run of digits inside the word, keep its letters.
                     var k = i
                     while k < j {
                         if line[k] >= 0x30 && line[k] <= 0x39 {
                             while k < j && line[k] >= 0x30 && line[k] <= 0x39 { k += 1 }
-                            out.append(contentsOf: Array("<n>".utf8))
+                            out.put(.number)
                         } else {
-                            out.append(line[k])
+                            out.put(line[k])
                             k += 1
                         }
                     }
                 } else {
-                    out.append(contentsOf: line[i..<j])
+                    out.put(line[i..<j])
                 }
                 i = j
                 continue
             }
-            out.append(c)
+            out.put(c)
             i += 1
         }
-        if line.count > maxBytes && i < line.count { out.append(contentsOf: [0xE2, 0x80, 0xA6]) }
-        return String(decoding: out, as: UTF8.self)
+        if line.count > maxBytes && i < line.count { out.put(.ellipsis) }
     }
 
     /// The shape of a string (see ``fold(_:)``).
@@ -110,32 +160,49 @@ public struct LineShapeTally {
     public private(set) var entries: [Entry] = []
     public private(set) var linesOfDroppedShapes: Int64 = 0
     private let redactor = LineRedactor()
+    /// Shape hash (of the line as read) → its entry.
+    private var seenHashes: [UInt64: Int] = [:]
 
     public init(maxShapes: Int = 5000) { self.maxShapes = maxShapes }
 
-    /// Counts one line of `outcome` (see ``Entry/outcome``).
+    /// Counts one line of `outcome` (see ``Entry/outcome``). A line whose shape (by ``LineShape/hash(_:)``,
+    /// with its outcome) was seen is counted without building anything; else it is redacted, folded,
+    /// and counted with the lines of its shape or as a new one.
     public mutating func add(_ line: UnsafeBufferPointer<UInt8>, outcome: String) {
-        if let redacted = redactor.redact(line) {
-            redacted.withUnsafeBufferPointer { addRedacted($0, outcome: outcome) }
-        } else {
-            addRedacted(line, outcome: outcome)
+        var h = LineShape.hash(line)
+        h = (h ^ UInt64(outcome.utf8.first ?? 0)) &* 0x100_0000_01b3
+        if let i = seenHashes[h] {
+            entries[i].count += 1
+            return
         }
+        let index: Int?
+        if let redacted = redactor.redact(line) {
+            index = redacted.withUnsafeBufferPointer { addRedacted($0, outcome: outcome) }
+        } else {
+            index = addRedacted(line, outcome: outcome)
+        }
+        // Lines that differ only in what redaction hides (tokens) have many raw shapes: the cache is bounded.
+        if let index, seenHashes.count < LineShapeTally.maxCachedHashes { seenHashes[h] = index }
     }
 
-    private mutating func addRedacted(_ line: UnsafeBufferPointer<UInt8>, outcome: String) {
+    static let maxCachedHashes = 100_000
+
+    /// Counts a redacted line; returns its entry, nil when it was only counted as of a dropped shape.
+    private mutating func addRedacted(_ line: UnsafeBufferPointer<UInt8>, outcome: String) -> Int? {
         let shape = LineShape.fold(line)
         let key = outcome + "\u{0}" + shape
         if let i = index[key] {
             entries[i].count += 1
-            return
+            return i
         }
         guard entries.count < maxShapes else {
             linesOfDroppedShapes += 1
-            return
+            return nil
         }
         let cut = UnsafeBufferPointer(rebasing: line[0..<min(line.count, LineShapeTally.exampleBytes)])
         index[key] = entries.count
         entries.append(Entry(shape: shape, count: 1, example: String(decoding: cut, as: UTF8.self), outcome: outcome))
+        return entries.count - 1
     }
 
     public mutating func add(_ line: String, outcome: String) {
@@ -146,6 +213,7 @@ public struct LineShapeTally {
     /// Forgets every line counted (lines before a backfill's window).
     public mutating func clear() {
         index.removeAll()
+        seenHashes.removeAll()
         entries.removeAll()
         linesOfDroppedShapes = 0
     }

@@ -68,5 +68,22 @@ struct LineRedactorTests {
         tally.add("Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.c2VjcmV0LXRva2Vu.c2lnbmF0dXJl", outcome: "unmatched")
         #expect(tally.entries[0].example == "Authorization: <redacted>")
         #expect(tally.entries[0].shape == "Authorization: <redacted>")
+        // Other tokens: the same shape once redacted, counted together.
+        tally.add("Authorization: Bearer other.TOKEN.zz", outcome: "unmatched")
+        tally.add("Authorization: Bearer other.TOKEN.zz", outcome: "unmatched")
+        #expect(tally.entries.count == 1 && tally.entries[0].count == 3)
+    }
+
+    @Test("lines of one shape hash alike without their shape being built; other shapes differ")
+    func hash() {
+        func h(_ s: String) -> UInt64 { var c = s; return c.withUTF8 { LineShape.hash($0) } }
+        #expect(h("Connection[1]: x 'a'") == h("Connection[977]: x 'bcd'"))
+        #expect(h("Connection[1]: x") != h("Connection[1]: y"))
+        #expect(h("id 5f2a9c") == h("id 77ab"))
+        #expect(h("a<n>") != h("a1"))
+        var tally = LineShapeTally()
+        for i in 0..<1000 { tally.add("Sync Connection[\(i)]: Session[\(i % 7)]: odd", outcome: "unmatched") }
+        tally.add("Sync Connection[1]: Session[1]: odd", outcome: "envelope")
+        #expect(tally.sorted.map(\.count) == [1000, 1])
     }
 }
