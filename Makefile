@@ -4,7 +4,7 @@ RELEASE_BIN := .build/release/realm-metrics
 DEBUG_BIN := .build/debug/realm-metrics
 FORMATS := realm-sync-worker ros1 ros2
 
-.PHONY: all deps deps-test build build-debug run test check test-package deb bench fuzz fuzz-long test-swift test-cli check-patterns golden-check golden-record clean
+.PHONY: all deps deps-test build build-debug run test check test-package deb bench fuzz fuzz-long test-swift test-cli check-patterns golden-check golden-record report-screenshot clean
 
 all: build
 
@@ -75,6 +75,14 @@ golden-check: build-debug
 golden-record: build-debug
 	REALM_METRICS_RECORD_GOLDEN=1 $(SWIFT) test --filter 'GoldenSamplesTests|ReportGoldenTests'
 	git diff --stat -- patterns/
+
+## report-screenshot: refresh docs/report.png from the browser test's screenshot (pngquant and optipng
+## shrink it when installed)
+report-screenshot: build-debug
+	REALM_METRICS_BIN=$(DEBUG_BIN) REPORT_SCREENSHOT_TO=$(CURDIR)/docs/report.png bash Tests/CLI/report-browser.sh
+	if command -v pngquant >/dev/null; then pngquant --force --skip-if-larger --quality 60-90 --output docs/report.png docs/report.png || echo "pngquant left it as it was"; fi
+	if command -v optipng >/dev/null; then optipng -quiet -o2 docs/report.png; fi
+	@ls -l docs/report.png
 
 ## bench: realm-metrics vs mtail and grep on a 2,000,000-line log, backfill vs replay, live CPU at 10,000
 ## lines/s, RSS; BASE=<git rev> also times replay and backfill of that revision's release build

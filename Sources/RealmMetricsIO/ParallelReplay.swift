@@ -50,8 +50,10 @@ final class ParallelReplay: @unchecked Sendable {
         @exclusivity(unchecked) var matchedTimes: UnsafeMutablePointer<Int64>
         @exclusivity(unchecked) var matchedLocal: UnsafeMutablePointer<Bool>
         /// Placed in time, with an ``ParallelReplay/unmatchedObserver``: per line no rule matched, its
-        /// index among the part's lines, where it starts in the chunk and its length.
+        /// index among the part's lines, where it starts in the chunk and its length; and the hash of
+        /// its shape (``LineShape/hash(_:)``, made here, on the matching threads).
         @exclusivity(unchecked) var unmatched: [Int32] = []
+        @exclusivity(unchecked) var unmatchedHashes: [UInt64] = []
         let stride: Int
 
         init(stride: Int, capacity: Int = 4096) {
@@ -92,7 +94,10 @@ final class ParallelReplay: @unchecked Sendable {
             counts = PipelineStats()
             truncated = 0
             lineCount = 0
-            if !unmatched.isEmpty { unmatched.removeAll(keepingCapacity: true) }
+            if !unmatched.isEmpty {
+                unmatched.removeAll(keepingCapacity: true)
+                unmatchedHashes.removeAll(keepingCapacity: true)
+            }
         }
 
         /// Room for one more matched line; returns where its captures go.
@@ -239,7 +244,7 @@ final class ParallelReplay: @unchecked Sendable {
     private var placement: Placement? = nil
     /// Sees each line placed in time that no rule matched (``Driver/unmatchedObserver``), in order, on
     /// the applying thread, after the line was placed; set before ``run(files:placement:)``.
-    var unmatchedObserver: ((UnsafePointer<UInt8>, Int, Int, LineOutcome) -> Void)? = nil
+    var unmatchedObserver: ((UnsafePointer<UInt8>, Int, LineOutcome, UInt64) -> Void)? = nil
     /// Whether the classifiers keep where the unmatched lines are (an observer is set).
     private var keepUnmatched = false
     /// The error `place` threw, which stopped the applying.
@@ -465,6 +470,7 @@ final class ParallelReplay: @unchecked Sendable {
         }
         if keepUnmatched, outcome == .unmatched || outcome == .envelopeMismatch {
             result.unmatched += [Int32(truncatingIfNeeded: result.lineCount), Int32(truncatingIfNeeded: s), Int32(truncatingIfNeeded: length)]
+            result.unmatchedHashes.append(LineShape.hash(UnsafeBufferPointer(start: line, count: length)))
         }
         result.appendLine(time: time ?? ParallelReplay.noTime, code: ParallelReplay.outcomeCode(outcome) | (local && time != nil ? ParallelReplay.localBit : 0))
     }
@@ -539,7 +545,8 @@ final class ParallelReplay: @unchecked Sendable {
                                        ovector: UnsafePointer(result.vectors + m * result.stride), worker: worker, lineTime: time)
                     m += 1
                 } else if u < result.unmatched.count && Int(result.unmatched[u]) == j, let unmatchedObserver {
-                    unmatchedObserver(buffer + Int(result.unmatched[u + 1]), Int(result.unmatched[u + 2]), worker, code & 0x7F == 2 ? .unmatched : .envelopeMismatch)
+                    unmatchedObserver(buffer + Int(result.unmatched[u + 1]), Int(result.unmatched[u + 2]), code & 0x7F == 2 ? .unmatched : .envelopeMismatch,
+                                      result.unmatchedHashes[u / 3])
                     u += 3
                 }
             }

@@ -46,7 +46,7 @@ cat >> "$tmp/worker.log" <<'LOG'
 2020-05-05T12:03:45.001: Sync Connection[7]: odd line with <b>bold</b> & an id 5f2a9c77
 LOG
 page="$tmp/report.html"
-if "$BIN" replay -q --timezone UTC --bucket 1 --report "$page" "$tmp/worker.log" 2>"$tmp/replay.err"; then
+if (cd "$tmp" && "$BIN" replay -q --timezone UTC --bucket 1 --report "$page" worker.log 2>"$tmp/replay.err"); then
   ok "replay --report writes the page ($(stat -c %s "$page") bytes)"
 else
   bad "replay --report writes the page" "$(head -c 400 "$tmp/replay.err")"

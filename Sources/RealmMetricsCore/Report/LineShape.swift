@@ -36,10 +36,29 @@ public enum LineShape {
         }
     }
 
-    /// FNV-1a over the shape's bytes (a token counts as one byte no line byte can be: 0xF8 + n).
+    /// A hash of the shape's bytes, mixed eight bytes at a time (a token counts as one byte no line
+    /// byte can be: 0xF8 + n).
     struct Hash: Output {
         var value: UInt64 = 0xcbf2_9ce4_8422_2325
-        @inline(__always) mutating func put(_ byte: UInt8) { value = (value ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        var word: UInt64 = 0
+        var filled = 0
+        @inline(__always) mutating func put(_ byte: UInt8) {
+            word = word << 8 | UInt64(byte)
+            filled += 1
+            if filled == 8 { mix() }
+        }
+        @inline(__always) mutating func mix() {
+            value = (value ^ word) &* 0x9E37_79B9_7F4A_7C15
+            value ^= value >> 29
+            word = 0
+            filled = 0
+        }
+        /// The hash, with the bytes not yet mixed and their count.
+        mutating func finish() -> UInt64 {
+            word |= UInt64(filled) << 60
+            mix()
+            return value
+        }
         @inline(__always) mutating func put(_ slice: Slice<UnsafeBufferPointer<UInt8>>) { for b in slice { put(b) } }
         @inline(__always) mutating func put(_ token: Token) {
             switch token {
@@ -62,7 +81,7 @@ public enum LineShape {
     public static func hash(_ line: UnsafeBufferPointer<UInt8>) -> UInt64 {
         var out = Hash()
         fold(line, into: &out)
-        return out.value
+        return out.finish()
     }
 
     @inline(__always)
@@ -166,10 +185,11 @@ public struct LineShapeTally {
     public init(maxShapes: Int = 5000) { self.maxShapes = maxShapes }
 
     /// Counts one line of `outcome` (see ``Entry/outcome``). A line whose shape (by ``LineShape/hash(_:)``,
-    /// with its outcome) was seen is counted without building anything; else it is redacted, folded,
-    /// and counted with the lines of its shape or as a new one.
-    public mutating func add(_ line: UnsafeBufferPointer<UInt8>, outcome: String) {
-        var h = LineShape.hash(line)
+    /// given as `shapeHash` when the caller computed it already, with its outcome) was seen is
+    /// counted without building anything; else it is redacted, folded, and counted with the lines of
+    /// its shape or as a new one.
+    public mutating func add(_ line: UnsafeBufferPointer<UInt8>, outcome: String, shapeHash: UInt64? = nil) {
+        var h = shapeHash ?? LineShape.hash(line)
         h = (h ^ UInt64(outcome.utf8.first ?? 0)) &* 0x100_0000_01b3
         if let i = seenHashes[h] {
             entries[i].count += 1

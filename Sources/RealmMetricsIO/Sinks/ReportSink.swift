@@ -41,8 +41,8 @@ final class ReportSink: MetricSink {
         store.lifeObserver = { [unowned self] worker, newLife in
             pendingEvents.append((newLife ? .start : .stop, store.workerKeys[worker]))
         }
-        driver.unmatchedObserver = { [unowned self] start, length, _, outcome in
-            shapes.add(UnsafeBufferPointer(start: start, count: length), outcome: outcome == .envelopeMismatch ? "envelope" : "unmatched")
+        driver.unmatchedObserver = { [unowned self] start, length, outcome, hash in
+            shapes.add(UnsafeBufferPointer(start: start, count: length), outcome: outcome == .envelopeMismatch ? "envelope" : "unmatched", shapeHash: hash)
         }
     }
 
