@@ -83,6 +83,44 @@ struct ReportGoldenTests {
         #expect(lines.allSatisfy { ($0["example"] as! String) >= "2020-05-05T12:05" })
     }
 
+    @Test("with a worker per file, each gauge has one series per worker and the host series is their sum")
+    func workersPerFile() throws {
+        let sample = try String(contentsOf: Self.patternsDir.appendingPathComponent("ros1.sample.log"), encoding: .utf8)
+        let dir = NSTemporaryDirectory() + "report-workers-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // The second worker's log: the same lines a day later.
+        try sample.write(toFile: dir + "/a.log", atomically: true, encoding: .utf8)
+        try sample.replacingOccurrences(of: "2017-02-07T", with: "2017-02-08T").write(toFile: dir + "/b.log", atomically: true, encoding: .utf8)
+        let page = try Self.report("ros1", files: [dir + "/a.log", dir + "/b.log"]) { $0.workerPerFile = true }
+        let data = try JSONSerialization.jsonObject(with: Data(try Self.dataSection(page).utf8)) as! [String: Any]
+        let timeline = data["timeline"] as! [String: Any]
+        // A day and a bit in at most 2000 buckets of a multiple of 10 s.
+        let width = timeline["bucketSeconds"] as! Int, count = timeline["count"] as! Int
+        #expect(width % 10 == 0 && width > 10 && count <= 2000)
+        let gauges = timeline["gauges"] as! [String: [String: Any]]
+        let online = try #require(gauges["connection.online"])
+        let host = online["host"] as! [Any]
+        let workers = online["workers"] as! [String: [Any]]
+        #expect(workers.keys.sorted() == [dir + "/a.log", dir + "/b.log"])
+        for i in 0..<count {
+            let parts = workers.values.compactMap { $0[i] as? Int }
+            #expect(host[i] as? Int == parts.reduce(0, +), "bucket \(i)")
+        }
+        // Both workers exist from the start (their files were opened first): b is 0 until its lines
+        // come, a's last value carries on after its last line.
+        #expect(workers[dir + "/b.log"]!.first as? Int == 0)
+        #expect(workers[dir + "/a.log"]!.last is Int)
+        // Each worker's lives are marked as the sample gives them (start, stop, start), a's a day
+        // before b's.
+        let marks = timeline["marks"] as! [[String: Any]]
+        #expect(marks.map { "\($0["worker"] as! String) \($0["kind"] as! String)" } == ["a", "b"].flatMap { w in ["start", "stop", "start"].map { "\(dir)/\(w).log \($0)" } })
+        let times = marks.map { $0["time"] as! Int }
+        // A mark keeps the time of its backfill bucket (10 s), however wide the merged buckets are.
+        #expect(times[3] - times[0] == 86_400)
+        #expect(page.contains("class=\"legend-item\""))
+    }
+
     @Test("a report that cannot be written is an error naming the file")
     func unwritable() throws {
         #expect {

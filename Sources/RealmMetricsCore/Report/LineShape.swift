@@ -84,60 +84,76 @@ public enum LineShape {
         return out.finish()
     }
 
+    /// Per byte: 1 a digit, 2 a hex letter, 4 another letter or `_` (all three: word bytes), 8 a quote.
+    static let classes: [UInt8] = (0..<256).map { c -> UInt8 in
+        switch UInt8(c) {
+        case 0x30...0x39: 1
+        case 0x41...0x46, 0x61...0x66: 2
+        case 0x47...0x5A, 0x67...0x7A, 0x5F: 4
+        case 0x22, 0x27: 8
+        default: 0
+        }
+    }
+
     @inline(__always)
     static func fold<O: Output>(_ line: UnsafeBufferPointer<UInt8>, into out: inout O) {
+        classes.withUnsafeBufferPointer { cls in fold(line, into: &out, cls) }
+    }
+
+    @inline(__always)
+    static func fold<O: Output>(_ line: UnsafeBufferPointer<UInt8>, into out: inout O, _ cls: UnsafeBufferPointer<UInt8>) {
         let end = min(line.count, maxBytes)
         var i = 0
         while i < end {
             let c = line[i]
-            if c == 0x27 || c == 0x22 {  // ' or "
-                var j = i + 1
-                while j < line.count && line[j] != c { j += 1 }
-                if j < line.count {
-                    out.put(c)
-                    out.put(.ellipsis)
-                    out.put(c)
-                    i = j + 1
-                    continue
-                }
+            let k = cls[Int(c)]
+            if k == 0 {
                 out.put(c)
                 i += 1
                 continue
             }
-            if isWord(c) {
-                var j = i
-                var digits = false, hexLetters = false, other = false
-                while j < end && isWord(line[j]) {
-                    let d = line[j]
-                    if d >= 0x30 && d <= 0x39 { digits = true }
-                    else if (d >= 0x61 && d <= 0x66) || (d >= 0x41 && d <= 0x46) { hexLetters = true }
-                    else { other = true }
-                    j += 1
-                }
-                let prefixed = j - i > 2 && line[i] == 0x30 && (line[i + 1] | 0x20) == 0x78
-                    && (i + 2..<j).allSatisfy { isHex(line[$0]) }
-                if prefixed || (digits && hexLetters && !other) {
-                    out.put(.hex)
-                } else if digits {
-                    // Fold each run of digits inside the word, keep its letters.
-                    var k = i
-                    while k < j {
-                        if line[k] >= 0x30 && line[k] <= 0x39 {
-                            while k < j && line[k] >= 0x30 && line[k] <= 0x39 { k += 1 }
-                            out.put(.number)
-                        } else {
-                            out.put(line[k])
-                            k += 1
-                        }
-                    }
+            if k == 8 {  // ' or "
+                var j = i + 1
+                while j < line.count && line[j] != c { j += 1 }
+                out.put(c)
+                if j < line.count {
+                    out.put(.ellipsis)
+                    out.put(c)
+                    i = j + 1
                 } else {
-                    out.put(line[i..<j])
+                    i += 1
                 }
-                i = j
                 continue
             }
-            out.put(c)
-            i += 1
+            // A word: which kinds of bytes it has.
+            var j = i
+            var kinds: UInt8 = 0
+            while j < end {
+                let w = cls[Int(line[j])]
+                if w == 0 || w == 8 { break }
+                kinds |= w
+                j += 1
+            }
+            let prefixed = j - i > 2 && c == 0x30 && (line[i + 1] | 0x20) == 0x78
+                && (i + 2..<j).allSatisfy { cls[Int(line[$0])] & 3 != 0 }
+            if prefixed || kinds == 3 {
+                out.put(.hex)
+            } else if kinds & 1 != 0 {
+                // Fold each run of digits inside the word, keep its letters.
+                var d = i
+                while d < j {
+                    if cls[Int(line[d])] == 1 {
+                        while d < j && cls[Int(line[d])] == 1 { d += 1 }
+                        out.put(.number)
+                    } else {
+                        out.put(line[d])
+                        d += 1
+                    }
+                }
+            } else {
+                out.put(line[i..<j])
+            }
+            i = j
         }
         if line.count > maxBytes && i < line.count { out.put(.ellipsis) }
     }
@@ -146,16 +162,6 @@ public enum LineShape {
     public static func fold(_ line: String) -> String {
         var copy = line
         return copy.withUTF8 { fold($0) }
-    }
-
-    @inline(__always)
-    static func isHex(_ c: UInt8) -> Bool {
-        (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66)
-    }
-
-    @inline(__always)
-    static func isWord(_ c: UInt8) -> Bool {
-        (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F
     }
 }
 
