@@ -469,7 +469,9 @@ final class ParallelReplay: @unchecked Sendable {
             result.matchedLine[result.count - 1] = Int32(truncatingIfNeeded: result.lineCount)
         }
         if keepUnmatched, outcome == .unmatched || outcome == .envelopeMismatch {
-            result.unmatched += [Int32(truncatingIfNeeded: result.lineCount), Int32(truncatingIfNeeded: s), Int32(truncatingIfNeeded: length)]
+            result.unmatched.append(Int32(truncatingIfNeeded: result.lineCount))
+            result.unmatched.append(Int32(truncatingIfNeeded: s))
+            result.unmatched.append(Int32(truncatingIfNeeded: length))
             result.unmatchedHashes.append(LineShape.hash(UnsafeBufferPointer(start: line, count: length)))
         }
         result.appendLine(time: time ?? ParallelReplay.noTime, code: ParallelReplay.outcomeCode(outcome) | (local && time != nil ? ParallelReplay.localBit : 0))

@@ -5,7 +5,7 @@
 /// every text that comes from the input is escaped (``html(_:)``, ``JSONText/string(_:)``).
 public enum ReportPage {
     /// Chart geometry (SVG user units).
-    static let width = 1100.0, height = 170.0, left = 72.0, right = 16.0, top = 30.0, bottom = 26.0
+    static let width = 1100.0, height = 150.0, left = 72.0, right = 16.0, top = 28.0, bottom = 24.0
     static var plotWidth: Double { width - left - right }
     static var plotHeight: Double { height - top - bottom }
     static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"]
@@ -41,7 +41,10 @@ public enum ReportPage {
             <header><h1>realm-metrics report</h1><p class="meta">\(html(title))</p>
 
             """
-        out += "<p class=\"meta\">\(html(summaryLine(data)))</p></header>\n"
+        out += "<p class=\"meta\">\(html(summaryLine(data)))</p>\n"
+        let sections = (data.timeline != nil ? [("gauges", "Gauges"), ("counters", "Counters"), ("distributions", "Timers and histograms")] : [])
+            + [("totals", "Totals"), ("workers", "Workers"), ("unmatched", "Unmatched lines")]
+        out += "<nav>" + sections.map { "<a href=\"#\($0.0)\">\($0.1)</a>" }.joined(separator: " · ") + "</nav></header>\n"
         out += "<div id=\"tip\" hidden></div>\n"
         if let t = data.timeline {
             out += "<section id=\"details\"><h2>Bucket</h2><p id=\"details-hint\">Hover over a chart to read a bucket; click to list all its values here.</p><table id=\"details-table\"></table></section>\n"
@@ -79,7 +82,7 @@ public enum ReportPage {
         var out = ""
         let movedGauges = t.gauges.filter { g in g.host.contains { ($0 ?? 0) != 0 } }
         let flat = t.gauges.filter { g in !g.host.contains { ($0 ?? 0) != 0 } }.map(\.name)
-        out += "<section><h2>Gauges</h2>\n"
+        out += "<section id=\"gauges\"><h2>Gauges</h2>\n"
         for g in movedGauges {
             var lines = [Line(label: g.workers.count > 1 ? "host (sum)" : "host", values: g.host, color: palette[0])]
             if g.workers.count > 1 {
@@ -89,12 +92,12 @@ public enum ReportPage {
         }
         if movedGauges.isEmpty { out += "<p>No gauge moved.</p>\n" }
         if !flat.isEmpty { out += "<p class=\"flat\">Stayed 0: \(html(flat.joined(separator: ", ")))</p>\n" }
-        out += "</section>\n<section><h2>Counters per bucket</h2>\n"
+        out += "</section>\n<section id=\"counters\"><h2>Counters per bucket</h2>\n"
         for c in t.counters {
             out += chart(t, kind: "counter", metric: c.name, title: "\(c.name) (per \(t.bucketSeconds) s bucket)", lines: [Line(label: c.name, values: c.values, color: palette[1])])
         }
         if t.counters.isEmpty { out += "<p>No counter moved.</p>\n" }
-        out += "</section>\n<section><h2>Timers and histograms</h2>\n"
+        out += "</section>\n<section id=\"distributions\"><h2>Timers and histograms</h2>\n"
         for d in t.distributions {
             out += distributionChart(t, d)
         }
@@ -176,7 +179,7 @@ public enum ReportPage {
             out += "<line class=\"tick\" x1=\"\(n(xx))\" y1=\"\(n(top + plotHeight))\" x2=\"\(n(xx))\" y2=\"\(n(top + plotHeight + 4))\"/><text x=\"\(n(xx))\" y=\"\(n(height - 8))\" text-anchor=\"middle\">\(label)</text>"
             tick += step
         }
-        out += "<text class=\"unit\" x=\"\(n(width - right))\" y=\"\(n(height - 8))\" text-anchor=\"end\">UTC</text></g>\n"
+        out += "<text class=\"unit\" x=\"\(n(width - right))\" y=\"\(n(top - 6))\" text-anchor=\"end\">time: UTC</text></g>\n"
         return out
     }
 
@@ -233,8 +236,7 @@ public enum ReportPage {
     static func distributionChart(_ t: ReportTimeline, _ d: ReportTimeline.DistributionSeries) -> String {
         let maximum = d.buckets.compactMap { $0?.max }.max() ?? 0
         let (yTop, yStep) = yScale(maximum)
-        let unit = d.kind == .timer ? "ms" : "value"
-        var out = frame(t, kind: "distribution", metric: d.name, title: "\(d.name) (\(d.kind.rawValue), \(unit): min–max band, p90, median per bucket)", yTop: yTop, yStep: yStep)
+        var out = frame(t, kind: "distribution", metric: d.name, title: "\(d.name) (\(d.kind.rawValue): min–max band, p90, median per bucket)", yTop: yTop, yStep: yStep)
         var band = ""
         for (i, b) in d.buckets.enumerated() {
             guard let b else { continue }
@@ -253,7 +255,7 @@ public enum ReportPage {
     // MARK: tables
 
     static func tables(_ data: ReportData) -> String {
-        var out = "<section><h2>Totals</h2><p>As <code>--summary</code> gives them: each counter's count over the window, each gauge at its end, each timer's and histogram's values.</p>\n<div class=\"cols\">"
+        var out = "<section id=\"totals\"><h2>Totals</h2><p>As <code>--summary</code> gives them: each counter's count over the window, each gauge at its end, each timer's and histogram's values.</p>\n<div class=\"cols\">"
         out += "<table class=\"totals\"><thead><tr><th>counter</th><th>total</th></tr></thead><tbody>"
         for s in data.totals where s.kind == .counter {
             out += "<tr\(s.value == 0 ? " class=\"zero\"" : "")><td>\(html(data.prefix + "." + s.name))</td><td class=\"num\">\(s.value)</td></tr>"
@@ -271,14 +273,14 @@ public enum ReportPage {
             out += "</tbody></table>\n"
         }
         out += "</div></section>\n"
-        out += "<section><h2>Workers</h2><table class=\"workers\"><thead><tr><th>worker</th><th>lives started</th><th>log level announced</th><th>metrics that level cannot feed (they stay 0, not a true zero)</th></tr></thead><tbody>"
+        out += "<section id=\"workers\"><h2>Workers</h2><table class=\"workers\"><thead><tr><th>worker</th><th>lives started</th><th>log level announced</th><th>metrics that level cannot feed (they stay 0, not a true zero)</th></tr></thead><tbody>"
         for w in data.workers {
             let unfed = w.logLevel == nil ? "(no level announced)" : w.unfed.isEmpty ? "none" : w.unfed.joined(separator: ", ")
             out += "<tr><td>\(html(w.key))</td><td class=\"num\">\(w.lives)</td><td>\(html(w.logLevel ?? "–"))</td><td>\(html(unfed))</td></tr>"
         }
         out += "</tbody></table></section>\n"
         let listed = data.shapes.sorted.prefix(ReportData.listedShapes)
-        out += "<section><h2>Lines no rule matched, by shape</h2><p>\(data.shapes.entries.count) shapes (digits as &lt;n&gt;, hex ids as &lt;hex&gt;, quoted values as '…'); "
+        out += "<section id=\"unmatched\"><h2>Lines no rule matched, by shape</h2><p>\(data.shapes.entries.count) shapes (digits as &lt;n&gt;, hex ids as &lt;hex&gt;, quoted values as '…'); "
         out += data.shapes.entries.count > listed.count || data.shapes.linesOfDroppedShapes > 0 ? "the \(listed.count) most frequent are listed.</p>\n" : "all are listed.</p>\n"
         out += "<table class=\"shapes\"><thead><tr><th>lines</th><th>why</th><th>shape</th><th>first line of it</th></tr></thead><tbody>"
         for e in listed {
@@ -293,7 +295,7 @@ public enum ReportPage {
     static let style = """
         body{font-family:'DejaVu Sans',sans-serif;font-size:13px;margin:16px 20px;color:#222;background:#fff;max-width:1200px}
         h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:18px 0 6px;border-bottom:1px solid #ddd}
-        .meta{margin:2px 0;color:#555}figure{margin:0 0 6px}figcaption{font-weight:bold;font-size:12px}
+        .meta{margin:2px 0;color:#555}nav{margin:4px 0}nav a{color:#1f5fa8}figure{margin:0 0 6px}figcaption{font-weight:bold;font-size:12px}
         svg.chart{width:100%;height:auto;display:block;font-size:11px}
         .axis line{stroke:#888}.axis .grid{stroke:#eee}.axis text{fill:#555}
         .legend text{fill:#333;font-size:11px}.cursor{stroke:#000;stroke-dasharray:3 2}
