@@ -4,7 +4,7 @@ RELEASE_BIN := .build/release/realm-metrics
 DEBUG_BIN := .build/debug/realm-metrics
 FORMATS := realm-sync-worker ros1 ros2
 
-.PHONY: all deps deps-test build build-debug run test check test-alerts test-package deb bench fuzz fuzz-long test-swift test-cli check-patterns golden-check golden-record clean
+.PHONY: all deps deps-test build build-debug run test check test-alerts test-package deb bench fuzz fuzz-long test-swift test-cli check-patterns golden-check golden-record report-screenshot clean
 
 all: build
 
@@ -66,17 +66,28 @@ deb: deps
 check-patterns: build-debug
 	$(DEBUG_BIN) check patterns/*.yaml patterns/examples/*.yaml
 
-## golden-check: the binary's replay of each sample equals the expected files
+## golden-check: the binary's replay of each sample equals the expected files; the data section of its
+## report (the lines between <script type="application/json" id="report-data"> and </script>) too
 golden-check: build-debug
-	@for f in $(FORMATS); do \
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && for f in $(FORMATS); do \
 	  $(DEBUG_BIN) replay -q --patterns $$f --prefix realm.test --summary patterns/$$f.sample.log | diff -u patterns/$$f.expected.json - && \
-	  $(DEBUG_BIN) replay -q --patterns $$f --prefix realm.test patterns/$$f.sample.log | diff -u patterns/$$f.expected.statsd - || exit 1; \
+	  $(DEBUG_BIN) replay -q --patterns $$f --prefix realm.test patterns/$$f.sample.log | diff -u patterns/$$f.expected.statsd - && \
+	  TZ=UTC $(DEBUG_BIN) replay -q --patterns $$f --prefix realm.test --report $$tmp/$$f.html patterns/$$f.sample.log && \
+	  sed -n '/^<script type="application\/json" id="report-data">$$/,/^<\/script>$$/{//!p}' $$tmp/$$f.html | diff -u patterns/$$f.expected.report.json - || exit 1; \
 	done; echo "golden files match"
 
 ## golden-record: rewrite the expected files from the current code (review the diff before committing)
 golden-record: build-debug
-	REALM_METRICS_RECORD_GOLDEN=1 $(SWIFT) test --filter GoldenSamplesTests
+	REALM_METRICS_RECORD_GOLDEN=1 $(SWIFT) test --filter 'GoldenSamplesTests|ReportGoldenTests'
 	git diff --stat -- patterns/
+
+## report-screenshot: refresh docs/report.png from the browser test's screenshot (pngquant and optipng
+## shrink it when installed)
+report-screenshot: build-debug
+	REALM_METRICS_BIN=$(DEBUG_BIN) REPORT_SCREENSHOT_TO=$(CURDIR)/docs/report.png bash Tests/CLI/report-browser.sh
+	if command -v pngquant >/dev/null; then pngquant --force --skip-if-larger --quality 60-90 --output docs/report.png docs/report.png || echo "pngquant left it as it was"; fi
+	if command -v optipng >/dev/null; then optipng -quiet -o2 docs/report.png; fi
+	@ls -l docs/report.png
 
 ## bench: realm-metrics vs mtail and grep on a 2,000,000-line log, backfill vs replay, live CPU at 10,000
 ## lines/s, RSS; BASE=<git rev> also times replay and backfill of that revision's release build

@@ -4,12 +4,13 @@
 #   install-deps.sh --test   also what the tests use: systemd (journald), systemd-journal-remote,
 #                            collectd-core (a real statsd server), logrotate, graphite-carbon and
 #                            python3-whisper (a real Graphite), python3, prometheus (server and
-#                            promtool), influxdb (a real InfluxDB 1.x) and curl
+#                            promtool), influxdb (a real InfluxDB 1.x), curl, chromium and
+#                            fonts-dejavu-core (the report in a real browser)
 # libsystemd-dev is pinned to the installed libsystemd0 when that version is available, so the
 # install does not upgrade systemd itself.
 set -euo pipefail
 want=(pkg-config libpcre2-dev libsystemd-dev binutils)
-if [ "${1:-}" = "--test" ]; then want+=(systemd systemd-journal-remote collectd-core python3 graphite-carbon python3-whisper logrotate prometheus influxdb curl); fi
+if [ "${1:-}" = "--test" ]; then want+=(systemd systemd-journal-remote collectd-core python3 graphite-carbon python3-whisper logrotate prometheus influxdb curl chromium fonts-dejavu-core); fi
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

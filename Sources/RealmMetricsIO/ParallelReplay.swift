@@ -49,6 +49,11 @@ final class ParallelReplay: @unchecked Sendable {
         /// `matchedLocal`), else ``ParallelReplay/noTime``.
         @exclusivity(unchecked) var matchedTimes: UnsafeMutablePointer<Int64>
         @exclusivity(unchecked) var matchedLocal: UnsafeMutablePointer<Bool>
+        /// Placed in time, with an ``ParallelReplay/unmatchedObserver``: per line no rule matched, its
+        /// index among the part's lines, where it starts in the chunk and its length; and the hash of
+        /// its shape (``LineShape/hash(_:)``, made here, on the matching threads).
+        @exclusivity(unchecked) var unmatched: [Int32] = []
+        @exclusivity(unchecked) var unmatchedHashes: [UInt64] = []
         let stride: Int
 
         init(stride: Int, capacity: Int = 4096) {
@@ -89,6 +94,10 @@ final class ParallelReplay: @unchecked Sendable {
             counts = PipelineStats()
             truncated = 0
             lineCount = 0
+            if !unmatched.isEmpty {
+                unmatched.removeAll(keepingCapacity: true)
+                unmatchedHashes.removeAll(keepingCapacity: true)
+            }
         }
 
         /// Room for one more matched line; returns where its captures go.
@@ -233,6 +242,11 @@ final class ParallelReplay: @unchecked Sendable {
     static let noTime = Int64.min
 
     private var placement: Placement? = nil
+    /// Sees each line placed in time that no rule matched (``Driver/unmatchedObserver``), in order, on
+    /// the applying thread, after the line was placed; set before ``run(files:placement:)``.
+    var unmatchedObserver: ((UnsafePointer<UInt8>, Int, LineOutcome, UInt64) -> Void)? = nil
+    /// Whether the classifiers keep where the unmatched lines are (an observer is set).
+    private var keepUnmatched = false
     /// The error `place` threw, which stopped the applying.
     private(set) var placementError: RealmMetricsError? = nil
 
@@ -241,6 +255,7 @@ final class ParallelReplay: @unchecked Sendable {
     /// lines read before it are applied.
     func run(files: [LogInput], placement: Placement? = nil) -> ReadFailure? {
         self.placement = placement
+        keepUnmatched = unmatchedObserver != nil && placement != nil
         let failure = FailureBox()
         let finished = DispatchSemaphore(value: 0)
         var threads: [Thread] = []
@@ -453,6 +468,12 @@ final class ParallelReplay: @unchecked Sendable {
             pipelines[set].copyCaptures(into: result.append(rule: set << ParallelReplay.setShift | rule, message: s + offset))
             result.matchedLine[result.count - 1] = Int32(truncatingIfNeeded: result.lineCount)
         }
+        if keepUnmatched, outcome == .unmatched || outcome == .envelopeMismatch {
+            result.unmatched.append(Int32(truncatingIfNeeded: result.lineCount))
+            result.unmatched.append(Int32(truncatingIfNeeded: s))
+            result.unmatched.append(Int32(truncatingIfNeeded: length))
+            result.unmatchedHashes.append(LineShape.hash(UnsafeBufferPointer(start: line, count: length)))
+        }
         result.appendLine(time: time ?? ParallelReplay.noTime, code: ParallelReplay.outcomeCode(outcome) | (local && time != nil ? ParallelReplay.localBit : 0))
     }
 
@@ -505,6 +526,7 @@ final class ParallelReplay: @unchecked Sendable {
             guard !stopped else { continue }
             var counts = PipelineStats()
             var m = 0
+            var u = 0
             let times = result.lineTimes, codes = result.lineCodes, zone = placement.zone, place = placement.place
             for j in 0..<result.lineCount {
                 let code = codes[j]
@@ -524,6 +546,10 @@ final class ParallelReplay: @unchecked Sendable {
                                        message: buffer + Int(result.messages[m]),
                                        ovector: UnsafePointer(result.vectors + m * result.stride), worker: worker, lineTime: time)
                     m += 1
+                } else if u < result.unmatched.count && Int(result.unmatched[u]) == j, let unmatchedObserver {
+                    unmatchedObserver(buffer + Int(result.unmatched[u + 1]), Int(result.unmatched[u + 2]), code & 0x7F == 2 ? .unmatched : .envelopeMismatch,
+                                      result.unmatchedHashes[u / 3])
+                    u += 3
                 }
             }
             chain.addLineCounts(counts)

@@ -54,6 +54,17 @@ struct ReplayCommand: ParsableCommand {
             those of run: one per process (unit or identifier, and _PID), ended by a stop line or a \
             new invocation of the unit.
 
+            Report: --report FILE writes one self-contained HTML page (no network access, no \
+            external file) of the window, from the same buckets as a backfill: per gauge a time \
+            line (per worker when there are several) with the worker lives marked, per counter \
+            that moved its count per bucket, per timer and histogram its min, median, p90 and max \
+            per bucket, the totals of --summary, each worker's announced log level and the \
+            metrics that level cannot feed, and the lines no rule matched grouped by shape. A \
+            chart has at most 2000 buckets: --bucket is widened to its smallest multiple that \
+            covers the log in 2000. With --report alone nothing is printed on standard output; \
+            add --to or --summary for those too. Layouts without time stamps give the totals \
+            and tables only.
+
             Line counts go to standard error unless --quiet; on a terminal a progress line \
             shows how far a backfill is.
             """
@@ -91,6 +102,9 @@ struct ReplayCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Unit of InfluxDB timestamps (influx:, influxdb://): s, ms, us or ns (default; InfluxDB's default when a write names none). Import a file with the same precision.", valueName: "s|ms|us|ns"))
     var influxPrecision = "ns"
 
+    @Option(name: .long, help: ArgumentHelp("Also write an HTML report of the window to this file (charts per gauge, counter and timer over time, totals, log levels, unmatched lines by shape).", valueName: "file"))
+    var report: String?
+
     @Flag(name: .long, help: "Print a JSON summary of counter totals and final gauge values at the end (timers and histograms: count, sum, min, max).")
     var summary = false
 
@@ -123,7 +137,7 @@ struct ReplayCommand: ParsableCommand {
 
     /// Whether this replay is a backfill (``BackfillJob``: lines placed in time) rather than a plain
     /// replay (``ReplayJob``): the journal, a window, or a timed target.
-    var backfills: Bool { journal || since != nil || until != nil || target != .stdout }
+    var backfills: Bool { journal || since != nil || until != nil || target != .stdout || report != nil }
 
     func validate() throws {
         if let to, BackfillTarget.parse(to) == nil {
@@ -138,6 +152,7 @@ struct ReplayCommand: ParsableCommand {
         }
         try journalOptions.check()
         try Self.bucketRange.check(bucket)
+        if let report, report.isEmpty || report == "-" { throw ValidationError("--report needs a file name (the report is not written to standard output)") }
         try Self.outputTimeoutRange.check(outputTimeout)
         if GraphiteEncoder.Naming(rawValue: graphiteNaming) == nil { throw ValidationError("--graphite-naming must be statsd, statsd-legacy or plain") }
         if InfluxPrecision(rawValue: influxPrecision) == nil { throw ValidationError("--influx-precision must be s, ms, us or ns") }
@@ -149,7 +164,7 @@ struct ReplayCommand: ParsableCommand {
             do { _ = try BackfillConfiguration.zone(named: timezone, journal: journal) } catch { throw ValidationError(error.message) }
             // Only the command knows: a plain replay (ReplayJob) places no line in time.
             if !backfills {
-                throw ValidationError("--timezone places lines in time: give it with a timed --to (graphite://, dogstatsd://, influx:, influxdb://), --since or --until")
+                throw ValidationError("--timezone places lines in time: give it with a timed --to (graphite://, dogstatsd://, influx:, influxdb://, openmetrics:), --since, --until or --report")
             }
         }
     }
@@ -203,6 +218,8 @@ struct ReplayCommand: ParsableCommand {
         configuration.outputTimeoutSeconds = outputTimeout
         if let threads { configuration.threads = threads }
         configuration.timeZone = timezone
+        configuration.reportPath = report
+        configuration.printStatsdText = report == nil || to != nil
         do {
             let job = try BackfillJob(configuration: configuration)
             let stats = try job.run()

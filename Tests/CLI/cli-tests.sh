@@ -63,6 +63,20 @@ expect "explain: ros1 client lines are ignored" 0 "ignored by 'own-sync-client'"
 expect "explain: envelope time is shown in UTC" 0 'time: 2018-01-13T20:09:36.227Z  \(= 2018-01-13T20:09:36.227Z\)' -- "$BIN" explain --patterns ros1 '2018-01-13T20:09:36.227Z - info: sync: HTTP Connection[4]: Connection from 127.0.0.1:40070'
 expect "explain: a header continuation line matches nothing" 0 'outcome: matched no rule' -- "$BIN" explain 'Authorization: Bearer abc.def.ghi'
 
+# replay --report: the HTML report (its data section is checked by make golden-check, the page in a
+# browser by report-browser.sh).
+expect "replay --help documents --report" 0 '--report <file>' -- "$BIN" replay --help
+for f in realm-sync-worker ros1 ros2; do
+  expect "replay --report of $f: the page's data section equals the golden file" 0 '' -- bash -c "TZ=UTC \"$BIN\" replay -q --patterns $f --prefix realm.test --report '$tmp/$f.html' patterns/$f.sample.log && sed -n '/^<script type=\"application\\/json\" id=\"report-data\">\$/,/^<\\/script>\$/{//!p}' '$tmp/$f.html' | diff -u patterns/$f.expected.report.json -"
+done
+expect "replay --report alone prints nothing on standard output" 0 '' -- bash -c "[ -z \"\$(\"$BIN\" replay -q --patterns ros1 --report '$tmp/alone.html' patterns/ros1.sample.log)\" ] && [ -s '$tmp/alone.html' ]"
+expect "replay --report with --summary prints the summary too" 0 '"counters"' -- "$BIN" replay -q --patterns ros1 --prefix realm.test --report "$tmp/s.html" --summary patterns/ros1.sample.log
+expect "replay --report to a directory that does not exist is an error naming it" 1 'error \[output\]: --report /nonexistent-dir/r.html: cannot create the file: No such file or directory' -- "$BIN" replay -q --patterns ros1 --report /nonexistent-dir/r.html patterns/ros1.sample.log
+expect "replay --report to a full disk is an error" 1 'error \[output\]: --report /dev/full: cannot write the file: No space left on device' -- "$BIN" replay -q --patterns ros1 --report /dev/full patterns/ros1.sample.log
+expect "replay --report - is refused" 64 '--report needs a file name' -- "$BIN" replay --report - patterns/ros1.sample.log
+expect "replay --report loads nothing: its only sources are inline" 0 '' -- bash -c "! grep -Eiq '<(link|img|iframe|object|embed)[ >]|src=|href=.[^#]|url\\(|@import' '$tmp/realm-sync-worker.html' && grep -q \"default-src 'none'\" '$tmp/realm-sync-worker.html'"
+expect "the report in headless Chromium: axes, series, legends, read-out, no request (report-browser.sh)" 0 'report-browser: [0-9]+ passed, 0 failed' -- env REALM_METRICS_BIN="$BIN" bash Tests/CLI/report-browser.sh
+
 # run --config: the file's values are used, options on the command line win.
 printf 'prefix: from.config\nfile: ["%s/none-*.log"]\nflush_interval: 0.5\nstate_dir: %s/state\nstatsd: 127.0.0.1:9\n' "$tmp" "$tmp" > "$tmp/config.yaml"
 expect "run --config uses the file's values" 0 "following files $tmp/none-\*.log; sending statsd to 127.0.0.1:9 every 0.5 s as from.config" -- bash -c "timeout -s TERM 1 \"$BIN\" run --config $tmp/config.yaml; true"

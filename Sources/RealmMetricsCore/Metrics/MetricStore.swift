@@ -83,6 +83,10 @@ public final class MetricStore {
     public private(set) var taggedGauges: [String: String] = [:]
     public private(set) var taggedDistributions: [String: String] = [:]
 
+    /// Told of every new life (`newLife` true) and every end of one, with the worker's id, when the
+    /// store resets the worker (``resetWorker(_:newLife:)``); nil for jobs that do not look (a report does).
+    public var lifeObserver: ((_ worker: Int, _ newLife: Bool) -> Void)? = nil
+
     public init() {}
 
     /// The id of counter `name`, registering it on first use.
@@ -227,6 +231,7 @@ public final class MetricStore {
         workers[worker].reset()
         if newLife { workers[worker].lives += 1 }
         workers[worker].ended = !newLife
+        if let lifeObserver { lifeObserver(worker, newLife) }
     }
 
     /// Removes the workers for which `doomed` holds, with all their gauge state; returns their keys.

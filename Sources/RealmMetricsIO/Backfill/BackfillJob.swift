@@ -87,6 +87,11 @@ public struct BackfillConfiguration: Sendable {
     /// The zone of the lines' local times (layouts with `timezone: local` and no `%z`): an IANA name or
     /// `UTC` (``WallClockZone/named(_:)``); nil reads them in the machine's zone. Only for files.
     public var timeZone: String?
+    /// Also write the HTML report of the window to this path (``ReportSink``).
+    public var reportPath: String?
+    /// With the `stdout` target: print the statsd lines of the window at the end (off for a report
+    /// asked for alone).
+    public var printStatsdText = true
 
     public init(prefix: String) { self.prefix = prefix }
 
@@ -176,11 +181,20 @@ public final class BackfillJob {
         }
         if configuration.printSummary {
             sinks.append(SummarySink(output: output, prefix: configuration.prefix))
-        } else if configuration.target == .stdout {
+        } else if configuration.target == .stdout && configuration.printStatsdText {
             sinks.append(StatsdTextSink(output: output, prefix: configuration.prefix))
         }
-        let clock = BucketClock(seconds: configuration.bucketSeconds, sinceMillis: configuration.sinceMillis, untilMillis: configuration.untilMillis)
+        // Lines without times (a layout without a time stamp, for a report) are read to the end as by
+        // a plain replay: one reading at the end, no time line.
+        let clock = configuration.journal == nil && !chain.hasTimes ? nil
+            : BucketClock(seconds: configuration.bucketSeconds, sinceMillis: configuration.sinceMillis, untilMillis: configuration.untilMillis)
         driver = Driver(engine: chain, sinks: sinks, clock: clock)
+        if let path = configuration.reportPath {
+            let title = configuration.journal == nil ? configuration.files.joined(separator: ", ") : "the journal"
+            let report = ReportSink(path: path, title: title, prefix: configuration.prefix, bucketSeconds: configuration.bucketSeconds, driver: driver)
+            report.lineCounts = { [unowned chain, unowned driver] in (chain.stats, driver.untimedLines) }
+            driver.sinks.append(report)
+        }
         chain.setLineClock(fallbackYear: fallbackYear, zone: zone)
     }
 

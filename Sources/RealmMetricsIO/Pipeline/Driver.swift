@@ -36,6 +36,10 @@ final class Driver {
     private(set) var untimedLines: Int64 = 0
     /// Sees every line with its worker and outcome after it was applied (the layout probe of `run`).
     var observer: ((UnsafePointer<UInt8>, Int, Int, LineOutcome) -> Void)?
+    /// Sees every line that no rule matched (outcome `.unmatched` or `.envelopeMismatch`) after it
+    /// was counted, with the hash of its shape (``LineShape/hash(_:)``; the report's shapes); the
+    /// threaded reader of files hands these lines on too (``ParallelReplay/unmatchedObserver``).
+    var unmatchedObserver: ((UnsafePointer<UInt8>, Int, LineOutcome, UInt64) -> Void)?
     /// The worker id of the last key asked for: consecutive lines nearly always share it.
     private var lastWorker: (key: String, id: Int) = ("", -1)
 
@@ -67,6 +71,7 @@ final class Driver {
     func process(_ start: UnsafePointer<UInt8>, _ length: Int, worker: Int) -> LineOutcome {
         let outcome = engine.process(start, length, worker: worker)
         if let observer { observer(start, length, worker, outcome) }
+        if let unmatchedObserver, outcome.isUnmatched { unmatchedObserver(start, length, outcome, LineShape.hash(UnsafeBufferPointer(start: start, count: length))) }
         return outcome
     }
 
@@ -99,6 +104,7 @@ final class Driver {
         }
         guard let outcome else { return false }
         if let observer { observer(start, length, worker, outcome) }
+        if let unmatchedObserver, outcome.isUnmatched { unmatchedObserver(start, length, outcome, LineShape.hash(UnsafeBufferPointer(start: start, count: length))) }
         return true
     }
 
@@ -160,6 +166,16 @@ final class Driver {
         Driver.setLineClock(next)
         defer { engine = next }
         return engine
+    }
+}
+
+extension LineOutcome {
+    /// No rule matched the line: its envelope fits and no rule does, or no envelope fits.
+    var isUnmatched: Bool {
+        switch self {
+        case .unmatched, .envelopeMismatch: true
+        default: false
+        }
     }
 }
 

@@ -65,6 +65,7 @@ final class FileLines: LineSource {
         if threads > 1 && !(timing.map { $0.localTimes && $0.zone == nil } ?? false) {
             // Reading, matching (on `threads` threads) and applying in order run side by side.
             let parallel = ParallelReplay(chain: driver.engine, threads: threads, maxLineBytes: maxLineBytes, chunkBytes: chunkBytes)
+            parallel.unmatchedObserver = driver.unmatchedObserver
             var placement: ParallelReplay.Placement? = nil
             if let timing {
                 placement = ParallelReplay.Placement(fallbackYear: timing.fallbackYear, zone: timing.zone) { (t: Int64?) throws(RealmMetricsError) -> Bool in
