@@ -113,6 +113,8 @@ struct PrometheusTests {
                                  "--flush-interval", "1", "--prefix", "realm.web1", "--prometheus-listen", "127.0.0.1:\(listen)"],
                                 stderrPath: dir.file("err\(n)"))
             try s.waitForStderr("Prometheus metrics at http://127.0.0.1:\(listen)/metrics")
+            // A first start reads the history silently: lines written before it is done would be history.
+            if n == 0 { try s.waitForStderr("reporting from now on") }
             return s
         }
         func expect(_ upTo: Int) throws {
