@@ -36,30 +36,20 @@ public enum LineShape {
         }
     }
 
-    /// A hash of the shape's bytes, mixed eight bytes at a time (a token counts as one byte no line
-    /// byte can be: 0xF8 + n).
+    /// A hash of the shape's bytes (FNV-1a, 64 bits: one xor and one multiply per byte, whatever
+    /// pieces the bytes come in); a token counts as one byte no line byte can be: 0xF8 + n.
     struct Hash: Output {
+        static let prime: UInt64 = 0x0000_0100_0000_01B3
         var value: UInt64 = 0xcbf2_9ce4_8422_2325
-        var word: UInt64 = 0
-        var filled = 0
         @inline(__always) mutating func put(_ byte: UInt8) {
-            word = word << 8 | UInt64(byte)
-            filled += 1
-            if filled == 8 { mix() }
+            value = (value ^ UInt64(byte)) &* Hash.prime
         }
-        @inline(__always) mutating func mix() {
-            value = (value ^ word) &* 0x9E37_79B9_7F4A_7C15
-            value ^= value >> 29
-            word = 0
-            filled = 0
+        func finish() -> UInt64 { value ^ value >> 31 }
+        @inline(__always) mutating func put(_ slice: Slice<UnsafeBufferPointer<UInt8>>) {
+            var v = value
+            for b in slice { v = (v ^ UInt64(b)) &* Hash.prime }
+            value = v
         }
-        /// The hash, with the bytes not yet mixed and their count.
-        mutating func finish() -> UInt64 {
-            word |= UInt64(filled) << 60
-            mix()
-            return value
-        }
-        @inline(__always) mutating func put(_ slice: Slice<UnsafeBufferPointer<UInt8>>) { for b in slice { put(b) } }
         @inline(__always) mutating func put(_ token: Token) {
             switch token {
             case .number: put(0xF8)

@@ -1,4 +1,5 @@
 import Testing
+import RealmMetricsTestSupport
 @testable import RealmMetricsCore
 
 @Suite("Shapes of unmatched lines")
@@ -72,6 +73,21 @@ struct LineRedactorTests {
         tally.add("Authorization: Bearer other.TOKEN.zz", outcome: "unmatched")
         tally.add("Authorization: Bearer other.TOKEN.zz", outcome: "unmatched")
         #expect(tally.entries.count == 1 && tally.entries[0].count == 3)
+    }
+
+    @Test("on random lines, two hashes are equal exactly when the shapes are (seeded)")
+    func hashMatchesShape() {
+        var generator = SeededRandom(#function)
+        let pieces = ["Connection[", "]: ", "12", "7", "0x1f", "5f2a9c", "abc", "'q'", "\"x y\"", "'", " ", "Session", "_", "x9y", "ff", "é", "..."]
+        var byShape: [String: UInt64] = [:]
+        var byHash: [UInt64: String] = [:]
+        for _ in 0..<4000 {
+            var line = (0..<Int.random(in: 0...8, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            let (shape, hash) = line.withUTF8 { (LineShape.fold($0), LineShape.hash($0)) }
+            if let known = byShape[shape] { #expect(known == hash, "\(line)") } else { byShape[shape] = hash }
+            if let known = byHash[hash] { #expect(known == shape, "\(line)") } else { byHash[hash] = shape }
+        }
+        #expect(byShape.count > 500)
     }
 
     @Test("lines of one shape hash alike without their shape being built; other shapes differ")
