@@ -77,7 +77,7 @@ final class RecordingSink: MetricSink {
         tracker.baseline(reading)
     }
 
-    func write(_ reading: [MetricSample], time: Int64?) throws(RealmMetricsError) {
+    func write(_ reading: [MetricSample], distributions: [Distribution], time: Int64?) throws(RealmMetricsError) {
         writes.append(Write(time: time, samples: tracker.deltas(reading)))
     }
 

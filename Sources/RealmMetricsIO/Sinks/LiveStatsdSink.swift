@@ -59,10 +59,6 @@ final class LiveStatsdSink: MetricSink {
 
     func baseline(_ reading: [MetricSample]) { tracker.baseline(reading) }
 
-    func write(_ reading: [MetricSample], time: Int64?) throws(RealmMetricsError) {
-        deliver(batch(of: reading))
-    }
-
     func write(_ reading: [MetricSample], distributions: [Distribution], time: Int64?) throws(RealmMetricsError) {
         deliver(batch(of: reading, distributions: distributions))
     }

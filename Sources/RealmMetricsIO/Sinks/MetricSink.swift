@@ -10,20 +10,13 @@ protocol MetricSink: AnyObject {
     /// Everything counted up to `reading` is history: what the sink reports starts from it.
     func baseline(_ reading: [MetricSample])
     /// The store as it stands at the end of a time bucket that started at `time` (seconds since the
-    /// epoch), or at a flush (nil).
-    func write(_ reading: [MetricSample], time: Int64?) throws(RealmMetricsError)
-    /// The same, with the values timers and histograms recorded since the last export (each value is
-    /// handed to every sink once). A sink that sends no timers leaves this to ``write(_:time:)``.
+    /// epoch), or at a flush (nil), with the values timers and histograms recorded since the last
+    /// export (each value is handed to every sink once; a sink that sends no timers ignores them).
     func write(_ reading: [MetricSample], distributions: [Distribution], time: Int64?) throws(RealmMetricsError)
     /// The end of the input: writes what is left and throws what could not be written.
     func finish() throws(RealmMetricsError)
 }
 
-extension MetricSink {
-    func write(_ reading: [MetricSample], distributions: [Distribution], time: Int64?) throws(RealmMetricsError) {
-        try write(reading, time: time)
-    }
-}
 
 /// The values of timers and histograms gathered over several exports (for the outputs written at the
 /// end), every declared one listed even when it recorded nothing.
@@ -66,9 +59,6 @@ final class BucketSink: MetricSink {
 
     func baseline(_ reading: [MetricSample]) { tracker.baseline(reading) }
 
-    func write(_ reading: [MetricSample], time: Int64?) throws(RealmMetricsError) {
-        try write(reading, distributions: [], time: time)
-    }
 
     func write(_ reading: [MetricSample], distributions: [Distribution], time: Int64?) throws(RealmMetricsError) {
         precondition(time != nil, "a bucket writer takes time buckets only")
@@ -120,7 +110,6 @@ final class StatsdTextSink: MetricSink {
 
     func baseline(_ reading: [MetricSample]) { state.baseline(reading) }
 
-    func write(_ reading: [MetricSample], time: Int64?) throws(RealmMetricsError) { state.take(reading, []) }
 
     func write(_ reading: [MetricSample], distributions: [Distribution], time: Int64?) throws(RealmMetricsError) {
         state.take(reading, distributions)
@@ -152,7 +141,6 @@ final class SummarySink: MetricSink {
 
     func baseline(_ reading: [MetricSample]) { state.baseline(reading) }
 
-    func write(_ reading: [MetricSample], time: Int64?) throws(RealmMetricsError) { state.take(reading, []) }
 
     func write(_ reading: [MetricSample], distributions: [Distribution], time: Int64?) throws(RealmMetricsError) {
         state.take(reading, distributions)

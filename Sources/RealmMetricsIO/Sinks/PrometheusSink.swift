@@ -56,10 +56,6 @@ final class PrometheusSink: MetricSink {
         for s in reading where s.kind == .counter { state.taken[s.name] = s.value }
     }
 
-    func write(_ reading: [MetricSample], time: Int64?) throws(RealmMetricsError) {
-        write(reading, distributions: [])
-    }
-
     func write(_ reading: [MetricSample], distributions: [Distribution], time: Int64?) throws(RealmMetricsError) {
         write(reading, distributions: distributions)
     }
