@@ -88,59 +88,12 @@ final class CarbonServer {
 
 @Suite("Live: backfill into a real Graphite", .serialized)
 struct GraphiteBackfillTests {
-    /// whisper-fetch of one series: time → value (nil for None).
-    func fetch(_ storage: String, _ path: String, from: Int, until: Int) -> [Int: Double?] {
-        let file = storage + "/whisper/" + path.replacingOccurrences(of: ".", with: "/") + ".wsp"
-        guard FileManager.default.fileExists(atPath: file),
-              let (status, out, _) = try? sh("whisper-fetch --from=\(from) --until=\(until) '\(file)'"), status == 0 else { return [:] }
-        var rows: [Int: Double?] = [:]
-        for line in out.split(separator: "\n") {
-            let cols = line.split(separator: "\t")
-            if cols.count == 2, let t = Int(cols[0]) { rows[t] = Double(cols[1]) }
-        }
-        return rows
-    }
-
     @Test("replay --journal into graphite-carbon: the whisper series hold the bucket values at the original times")
     func backfillGraphite() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/carbon-cache") else {
-            throw TestFailure("graphite-carbon is not installed: run `make deps-test`")
-        }
+        let carbon = try CarbonServer()
+        defer { carbon.stop() }
         let dir = TempDir()
-        let storage = dir.file("storage")
-        let port = freeTCPPort()
-        try FileManager.default.createDirectory(atPath: dir.file("conf"), withIntermediateDirectories: true)
-        try """
-            [cache]
-            STORAGE_DIR = \(storage)/
-            LOCAL_DATA_DIR = \(storage)/whisper/
-            LOG_DIR = \(storage)/log/
-            PID_DIR = \(storage)/
-            USER =
-            MAX_CACHE_SIZE = inf
-            MAX_UPDATES_PER_SECOND = inf
-            MAX_CREATES_PER_MINUTE = inf
-            LINE_RECEIVER_INTERFACE = 127.0.0.1
-            LINE_RECEIVER_PORT = \(port)
-            PICKLE_RECEIVER_PORT = 0
-            CACHE_QUERY_INTERFACE = 127.0.0.1
-            CACHE_QUERY_PORT = 0
-            WHISPER_SPARSE_CREATE = True
-            WHISPER_FALLOCATE_CREATE = False
-            CARBON_METRIC_INTERVAL = 0
-
-            """.write(toFile: dir.file("conf/carbon.conf"), atomically: true, encoding: .utf8)
-        try "[backfill_10s]\npattern = ^stats\\.\nretentions = 10s:5y\n[default]\npattern = .*\nretentions = 10s:1d\n"
-            .write(toFile: dir.file("conf/storage-schemas.conf"), atomically: true, encoding: .utf8)
-        try FileManager.default.createDirectory(atPath: storage, withIntermediateDirectories: true)
-        let carbon = Process()
-        carbon.executableURL = URL(fileURLWithPath: "/usr/bin/carbon-cache")
-        carbon.arguments = ["--config=\(dir.file("conf/carbon.conf"))", "--nodaemon", "--logfile=\(dir.file("carbon.log"))", "start"]
-        carbon.standardOutput = FileHandle.nullDevice
-        carbon.standardError = FileHandle.nullDevice
-        try carbon.run()
-        defer { kill(carbon.processIdentifier, SIGKILL); carbon.waitUntilExit() }
-        guard waitUntil(20, { canConnect(port) }) else { throw TestFailure("carbon-cache did not listen on \(port)") }
+        let port = carbon.port
 
         // Two workers; worker a crashes without a line and its unit is started again (a new invocation,
         // a new _PID, no banner); the window cuts through its life.
@@ -174,12 +127,12 @@ struct GraphiteBackfillTests {
         // statsd writes 0 for a known counter in a bucket without events, and so does the backfill.
         let wantStarted: [Int: Double?] = [t0: nil, t0 + 10: 1, t0 + 20: 1, t0 + 30: 0, t0 + 40: nil, t0 + 50: nil]
         #expect(waitUntil(20) {
-            fetch(storage, "stats.gauges.realm.t.session.online", from: from, until: until) == wantOnline
-                && fetch(storage, "stats.counters.realm.t.connection.started.count", from: from, until: until) == wantStarted
-        }, "session.online: \(fetch(storage, "stats.gauges.realm.t.session.online", from: from, until: until)), connection.started: \(fetch(storage, "stats.counters.realm.t.connection.started.count", from: from, until: until))")
-        #expect(fetch(storage, "stats.gauges.realm.t.connection.online", from: from, until: until)[t0 + 20] == 2)
-        #expect(fetch(storage, "stats.counters.realm.t.session.started.count", from: from, until: until)[t0 + 30] == 1)
-        #expect(fetch(storage, "stats.counters.realm.t.connection.started.rate", from: from, until: until)[t0 + 10] == 0.1)
+            carbon.fetch("stats.gauges.realm.t.session.online", from: from, until: until) == wantOnline
+                && carbon.fetch("stats.counters.realm.t.connection.started.count", from: from, until: until) == wantStarted
+        }, "session.online: \(carbon.fetch("stats.gauges.realm.t.session.online", from: from, until: until)), connection.started: \(carbon.fetch("stats.counters.realm.t.connection.started.count", from: from, until: until))")
+        #expect(carbon.fetch("stats.gauges.realm.t.connection.online", from: from, until: until)[t0 + 20] == 2)
+        #expect(carbon.fetch("stats.counters.realm.t.session.started.count", from: from, until: until)[t0 + 30] == 1)
+        #expect(carbon.fetch("stats.counters.realm.t.connection.started.rate", from: from, until: until)[t0 + 10] == 0.1)
     }
 
     @Test("replay --journal --summary over a window, and influx output with nanosecond timestamps")

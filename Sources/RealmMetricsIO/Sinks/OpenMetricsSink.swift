@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import RealmMetricsCore
 
 /// A backfill to an OpenMetrics file (`--to openmetrics:FILE`, or `openmetrics:-` for standard
@@ -9,30 +6,18 @@ import RealmMetricsCore
 /// samples together. The file is opened at the start, so a path that cannot be written fails before
 /// any line is read.
 final class OpenMetricsSink: BucketWriter {
-    let writer: FDWriter
-    let ownsFD: Bool
-    let name: String
+    let file: OutputFile
     private var backfill: OpenMetricsBackfill
 
     init(path: String, names: PrometheusNames, help: @escaping (String) -> String?) throws(RealmMetricsError) {
         backfill = OpenMetricsBackfill(names: names, help: help)
-        name = path == "-" ? "standard output" : path
-        if path == "-" {
-            writer = .standardOutput()
-            ownsFD = false
-        } else {
-            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw RealmMetricsError(.output, "openmetrics: \(path): cannot write: \(errnoText(errno))") }
-            writer = FDWriter(fd: fd)
-            ownsFD = true
-        }
+        file = try OutputFile(path: path, what: "openmetrics:")
     }
 
     func write(_ bucket: Bucket) throws(RealmMetricsError) { backfill.add(bucket) }
 
     func finish() throws(RealmMetricsError) {
-        writer.write(backfill.text())
-        try writer.finish("openmetrics: \(name)")
-        if ownsFD && close(writer.fd) != 0 { throw FDWriter.failure("openmetrics: \(name)", errno) }
+        file.writer.write(backfill.text())
+        try file.finish()
     }
 }

@@ -107,23 +107,8 @@ final class ReportSink: MetricSink {
 
     /// Writes `text` to `path` (created or replaced, mode 0644 less the umask).
     static func writeFile(_ path: String, _ text: String) throws(RealmMetricsError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw RealmMetricsError(.output, "--report \(path): cannot create the file: \(errnoText(errno))") }
-        var failure: Int32? = nil
-        var bytes = Array(text.utf8)
-        bytes.withUnsafeMutableBytes { buffer in
-            var done = 0
-            while done < buffer.count {
-                let n = Glibc.write(fd, buffer.baseAddress! + done, buffer.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
-                }
-                done += n
-            }
-        }
-        if close(fd) != 0 && failure == nil { failure = errno }
-        if let failure { throw RealmMetricsError(.output, "--report \(path): cannot write the file: \(errnoText(failure))") }
+        let file = try OutputFile(path: path, what: "--report")
+        file.writer.write(text)
+        try file.finish()
     }
 }

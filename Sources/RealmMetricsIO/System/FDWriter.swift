@@ -50,3 +50,40 @@ public final class FDWriter {
 
 /// Whether `fd` is a terminal (`isatty`).
 public func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
+
+/// A file an output is written to (`influx:PATH`, `openmetrics:PATH`, `--report PATH`), created or
+/// replaced (mode 0644 less the umask), or standard output for `-`: its ``writer``, and errors that
+/// name the output (`what`) and the file.
+final class OutputFile {
+    let writer: FDWriter
+    /// `influx: /tmp/x.lp`, `--report standard output`: what errors call it.
+    let label: String
+    private let ownsFD: Bool
+
+    /// Opens `path` (`open(2)` with `O_CREAT | O_TRUNC`): a path that cannot be written fails here,
+    /// before anything is read.
+    init(path: String, what: String) throws(RealmMetricsError) {
+        if path == "-" {
+            writer = .standardOutput()
+            ownsFD = false
+            label = "\(what) standard output"
+        } else {
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw RealmMetricsError(.output, "\(what) \(path): cannot create the file: \(errnoText(errno))") }
+            writer = FDWriter(fd: fd)
+            ownsFD = true
+            label = "\(what) \(path)"
+        }
+    }
+
+    /// Throws the first write error so far (a full disk or a closed pipe stops a job at once).
+    func check() throws(RealmMetricsError) {
+        if let error = writer.error { throw FDWriter.failure(label, error) }
+    }
+
+    /// Flushes, closes a file it opened, and throws what could not be written.
+    func finish() throws(RealmMetricsError) {
+        try writer.finish(label)
+        if ownsFD && close(writer.fd) != 0 { throw FDWriter.failure(label, errno) }
+    }
+}
