@@ -126,23 +126,6 @@ public enum SummaryEncoder {
         return out + "\n}\n"
     }
 
-    public static func jsonString(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count) + String(scalar.value, radix: 16)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    /// A JSON string (what JSON requires escaped: `"`, `\`, control characters), as ``JSONText/string(_:scriptSafe:)`` writes it.
+    public static func jsonString(_ s: String) -> String { JSONText.string(s, scriptSafe: false) }
 }

@@ -108,8 +108,8 @@ public struct ReportData {
         ])))
         members.append(("workers", JSONText.array(workers.map { w in
             JSONText.object([("key", JSONText.string(w.key)), ("lives", "\(w.lives)"),
-                             ("logLevel", w.logLevel.map(JSONText.string) ?? "null"),
-                             ("unfed", JSONText.array(w.unfed.map(JSONText.string)))])
+                             ("logLevel", w.logLevel.map({ JSONText.string($0) }) ?? "null"),
+                             ("unfed", JSONText.array(w.unfed.map({ JSONText.string($0) })))])
         })))
         members.append(("lines", JSONText.object([
             ("read", "\(lines.linesRead)"), ("matched", "\(lines.matched)"), ("ignored", "\(lines.ignored)"),
@@ -129,12 +129,12 @@ public struct ReportData {
     }
 }
 
-/// Compact JSON text for the report's data section.
+/// Compact JSON text for the report's data section and the `--summary` object.
 public enum JSONText {
-    /// A JSON string. Besides what JSON requires (`"`, `\`, control characters), `<`, `>`, `&`, `'`,
-    /// U+2028 and U+2029 are escaped (`\u003c` …): the text can neither end a `<script>` element nor
-    /// start markup, wherever it is embedded.
-    public static func string(_ s: String) -> String {
+    /// A JSON string: `"`, `\` and control characters escaped, as JSON requires; with `scriptSafe`
+    /// (the default: the report) also `<`, `>`, `&`, `'`, DEL, U+2028 and U+2029 (`\u003c` …), so the
+    /// text can neither end a `<script>` element nor start markup, wherever it is embedded.
+    public static func string(_ s: String, scriptSafe: Bool = true) -> String {
         var out = "\""
         out.reserveCapacity(s.utf8.count + 2)
         for scalar in s.unicodeScalars {
@@ -144,10 +144,10 @@ public enum JSONText {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case "<", ">", "&", "'", "\u{2028}", "\u{2029}":
+            case "<", ">", "&", "'", "\u{2028}", "\u{2029}" where scriptSafe:
                 out += hex(scalar.value)
             default:
-                if scalar.value < 0x20 || scalar.value == 0x7F { out += hex(scalar.value) } else { out.unicodeScalars.append(scalar) }
+                if scalar.value < 0x20 || (scalar.value == 0x7F && scriptSafe) { out += hex(scalar.value) } else { out.unicodeScalars.append(scalar) }
             }
         }
         return out + "\""
