@@ -63,8 +63,10 @@ final class MetricsEndpoint {
                     return channel.close()
                 }
                 channel.closeFuture.whenComplete { _ in stats.close() }
-                return channel.pipeline.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true).flatMap {
-                    channel.pipeline.addHandler(MetricsRequestHandler(page: page, limits: limits, stats: stats))
+                // Built on the channel's own event loop: the handlers never cross threads.
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(MetricsRequestHandler(page: page, limits: limits, stats: stats))
                 }
             }
         do {
