@@ -22,9 +22,9 @@ struct ReplayCommand: ParsableCommand {
               influx:PATH, influx:-  InfluxDB line protocol with timestamps
               influxdb://HOST:PORT/DATABASE
                                      InfluxDB 1.x's HTTP /write, 5,000 lines per POST
-              openmetrics:PATH       OpenMetrics with timestamps (seconds), one sample per bucket
-                                     and series, for promtool tsdb create-blocks-from openmetrics;
-                                     counters cumulative from 0 at the window's start
+              openmetrics:PATH       OpenMetrics for promtool tsdb create-blocks-from
+                                     openmetrics: a sample per bucket and series, stamped
+                                     in seconds, counters counted from the window's start
             --summary prints one JSON object {"counters": {...}, "gauges": {...}} \
             with full names; every declared metric is listed, untouched ones as 0.
 
