@@ -126,7 +126,9 @@ public enum LineShape {
             }
             let prefixed = j - i > 2 && c == 0x30 && (line[i + 1] | 0x20) == 0x78
                 && (i + 2..<j).allSatisfy { cls[Int(line[$0])] & 3 != 0 }
-            if prefixed || kinds == 3 {
+            if kinds == 1 {
+                out.put(.number)  // digits alone: one run, without a second look at them
+            } else if prefixed || kinds == 3 {
                 out.put(.hex)
             } else if kinds & 1 != 0 {
                 // Fold each run of digits inside the word, keep its letters.
