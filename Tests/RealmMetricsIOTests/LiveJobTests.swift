@@ -304,6 +304,10 @@ struct LiveJobTests {
         #expect(received.counters["realm.t.hits"] == 1, "the history was not counted")
         let state = try #require(try s.state())
         #expect(state.counts["lines_read"] == 7)
+        // The final flush's own send counts are in the state too (they were missed before: the state
+        // was prepared before that flush's datagrams went).
+        s.receiver.collect(waiting: 0.2)
+        #expect(state.counts["datagrams_sent"] == Int64(s.receiver.datagrams.count), "\(s.receiver.datagrams.count) datagrams received")
         #expect(state.files.map(\.offset) == [s.logSize])
         #expect(Dictionary(uniqueKeysWithValues: state.metrics.counters.map { ($0.name, [$0.total, $0.flushed]) }) == ["bytes": [8, 8], "hits": [5, 5]])
     }

@@ -383,8 +383,10 @@ public final class LiveRunner {
         notifier.stopping()
         flush()
         // The kernel's answer to the last flush: a refused one is kept in the state for the next start.
+        // Saved again in any case: the flush's state was prepared before its datagrams went, so the own
+        // send counts (datagrams_sent, bytes_sent, send_errors) of the last flush are only counted now.
         delivery.settle()
-        if delivery.failing { checkpoint() }
+        checkpoint()
         if let lastStateError {
             say(.error, "stopped after a final flush, but the state could not be saved: \(lastStateError); the next start resumes from the last state saved")
             return false
