@@ -70,9 +70,15 @@ final class Driver {
     @inline(__always) @discardableResult
     func process(_ start: UnsafePointer<UInt8>, _ length: Int, worker: Int) -> LineOutcome {
         let outcome = engine.process(start, length, worker: worker)
+        observe(start, length, worker, outcome)
+        return outcome
+    }
+
+    /// Hands an applied line to the observers that are set.
+    @inline(__always)
+    private func observe(_ start: UnsafePointer<UInt8>, _ length: Int, _ worker: Int, _ outcome: LineOutcome) {
         if let observer { observer(start, length, worker, outcome) }
         if let unmatchedObserver, outcome.isUnmatched { unmatchedObserver(start, length, outcome, LineShape.hash(UnsafeBufferPointer(start: start, count: length))) }
-        return outcome
     }
 
     /// Moves the time-bucket clock to `timeMillis` (nil: a line without a time), exporting the bucket
@@ -103,8 +109,7 @@ final class Driver {
             try place(timeMillis: t)
         }
         guard let outcome else { return false }
-        if let observer { observer(start, length, worker, outcome) }
-        if let unmatchedObserver, outcome.isUnmatched { unmatchedObserver(start, length, outcome, LineShape.hash(UnsafeBufferPointer(start: start, count: length))) }
+        observe(start, length, worker, outcome)
         return true
     }
 
@@ -119,8 +124,10 @@ final class Driver {
     /// Hands the store's reading, and the timer and histogram values recorded since the last export,
     /// to every sink: a flush (`time` nil) or the bucket starting at `time`.
     func export(time: Int64?) throws(RealmMetricsError) {
-        let reading = store.totals()
-        let distributions = store.takeDistributions()
+        try write(store.totals(), store.takeDistributions(), time: time)
+    }
+
+    private func write(_ reading: [MetricSample], _ distributions: [Distribution], time: Int64?) throws(RealmMetricsError) {
         for sink in sinks { try sink.write(reading, distributions: distributions, time: time) }
     }
 
@@ -138,10 +145,14 @@ final class Driver {
         let empty = (next - closed) / width - 1
         let written = min(empty, maxGapBuckets)
         skippedGapBuckets += empty - written
+        // Nothing changes in a gap: one reading (and the timers' empty lists) serves all its buckets.
+        let reading = store.totals()
+        let idle = store.takeDistributions()
         var time = closed
         for _ in 0..<written {
             time += width
-            try exportBucket(time)
+            buckets += 1
+            try write(reading, idle, time: time)
         }
     }
 

@@ -23,11 +23,26 @@ public struct PrometheusState: Codable, Sendable, Equatable {
 /// what it has shown (``PrometheusState``, saved in the state): counters never go back, across
 /// restarts and reloads.
 final class PrometheusSink: MetricSink {
-    private(set) var state: PrometheusState
+    /// Counter name → its value on the page (only goes up).
+    private var counters: [String: Int64]
+    /// The store totals the values were last taken at (``PrometheusState/taken``).
     private var tracker: DeltaTracker
+    /// Distribution key (name, or its tagged form) → its histogram, and the tagged form of each key.
+    private var histograms: [String: PrometheusHistogram]
+    private var tagged: [String: String]
     private(set) var exposition: PrometheusExposition
     let page: MetricsPage
     let own: OwnMetrics
+
+    /// What to save in the state.
+    var state: PrometheusState {
+        var state = PrometheusState()
+        state.counters = counters
+        state.taken = tracker.sent
+        state.histograms = histograms
+        state.tagged = tagged.isEmpty ? nil : tagged
+        return state
+    }
 
     /// `state`: what an earlier run showed (nil: nothing yet; the counters start at 0 from the totals
     /// of `reading`, the restored store's). `help`: a metric's description by its base name.
@@ -35,15 +50,11 @@ final class PrometheusSink: MetricSink {
         exposition = PrometheusExposition(names: PrometheusNames(prefix: prefix), help: help)
         self.page = page
         self.own = own
-        if let state {
-            self.state = state
-            tracker = DeltaTracker(sent: state.taken)
-        } else {
-            self.state = PrometheusState()
-            tracker = DeltaTracker()
-            tracker.baseline(reading)
-            for s in reading where s.kind == .counter { self.state.taken[s.name] = s.value }
-        }
+        counters = state?.counters ?? [:]
+        histograms = state?.histograms ?? [:]
+        tagged = state?.tagged ?? [:]
+        tracker = DeltaTracker(sent: state?.taken ?? [:])
+        if state == nil { tracker.baseline(reading) }
     }
 
     /// New names and descriptions from the next page on (a reload); the values go on.
@@ -51,10 +62,7 @@ final class PrometheusSink: MetricSink {
         exposition = PrometheusExposition(names: PrometheusNames(prefix: prefix), help: help)
     }
 
-    func baseline(_ reading: [MetricSample]) {
-        tracker.baseline(reading)
-        for s in reading where s.kind == .counter { state.taken[s.name] = s.value }
-    }
+    func baseline(_ reading: [MetricSample]) { tracker.baseline(reading) }
 
     func write(_ reading: [MetricSample], distributions: [Distribution], time: Int64?) throws(RealmMetricsError) {
         write(reading, distributions: distributions)
@@ -68,34 +76,29 @@ final class PrometheusSink: MetricSink {
             switch s.kind {
             case .counter:
                 // A total below what was taken (a counter the state lost) adds nothing: never back.
-                let value = (state.counters[s.name] ?? 0) &+ max(0, s.value)
-                state.counters[s.name] = value
+                let value = (counters[s.name] ?? 0) &+ max(0, s.value)
+                counters[s.name] = value
                 shown.append(MetricSample(name: s.name, kind: .counter, value: value, tagged: s.tagged))
             case .gauge:
                 shown.append(s)
             }
         }
-        for s in reading where s.kind == .counter { state.taken[s.name] = s.value }
         for d in distributions {
             let key = d.tagged ?? d.name
-            state.histograms[key, default: PrometheusHistogram(kind: d.kind)].add(d.values)
-            if let tagged = d.tagged { state.tagged = (state.tagged ?? [:]).merging([key: tagged]) { $1 } }
+            histograms[key, default: PrometheusHistogram(kind: d.kind)].add(d.values)
+            if let form = d.tagged { tagged[key] = form }
         }
         publish(shown)
     }
 
     /// The page of `shown` (counters as shown, gauges) with the histograms and the own metrics now.
     private func publish(_ shown: [MetricSample]) {
-        let histograms = state.histograms.keys.sorted().map { key in
-            let tagged = state.tagged?[key]
-            let name = tagged == nil ? key : String(key.prefix { $0 != "," })
-            return (name: name, tagged: tagged, histogram: state.histograms[key]!)
-        }
+        let drawn = histograms.keys.sorted().map { key in (name: key, tagged: tagged[key], histogram: histograms[key]!) }
         let totals = own.counts()
         let ownSamples = own.metrics.map { m in
             PrometheusExposition.Own(name: m.name, kind: m.kind, help: m.help, value: m.kind == .counter ? totals[m.name] ?? 0 : m.read())
         }
-        page.publish(exposition.render(shown, distributions: histograms, own: ownSamples))
+        page.publish(exposition.render(shown, distributions: drawn, own: ownSamples))
     }
 
     func finish() throws(RealmMetricsError) {}
