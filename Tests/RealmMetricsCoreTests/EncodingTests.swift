@@ -41,10 +41,10 @@ struct EncodingTests {
 
     @Test("influx names: the prefix's last part is the host tag, the parts before it start the measurement")
     func influxNames() {
-        #expect(InfluxEncoder.split(prefix: "realm.web1") == ("realm", "web1"))
-        #expect(InfluxEncoder.split(prefix: "realm.eu.web1") == ("realm.eu", "web1"))
-        #expect(InfluxEncoder.split(prefix: "realm") == ("realm", nil))
-        #expect(InfluxEncoder.split(prefix: "") == ("", nil))
+        #expect(MetricName.splitHost(prefix: "realm.web1") == ("realm", "web1"))
+        #expect(MetricName.splitHost(prefix: "realm.eu.web1") == ("realm.eu", "web1"))
+        #expect(MetricName.splitHost(prefix: "realm") == ("realm", nil))
+        #expect(MetricName.splitHost(prefix: "") == ("", nil))
         let bucket = Bucket(time: 1_588_680_000, samples: [MetricSample(name: "session.online", kind: .gauge, value: 2),
                                                            MetricSample(name: "session.online", kind: .counter, value: 5)])
         #expect(InfluxEncoder(prefix: "realm.web1", precision: .s).lines(bucket) == [

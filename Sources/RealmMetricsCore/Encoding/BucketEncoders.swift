@@ -140,13 +140,7 @@ public struct InfluxEncoder: Sendable {
     public init(prefix: String, precision: InfluxPrecision = .ns) {
         self.prefix = prefix
         self.precision = precision
-        (measurementPrefix, host) = InfluxEncoder.split(prefix: prefix)
-    }
-
-    /// The measurement prefix and host of `prefix` (see the type's naming rule).
-    public static func split(prefix: String) -> (measurementPrefix: String, host: String?) {
-        guard let dot = prefix.lastIndex(of: ".") else { return (prefix, nil) }
-        return (String(prefix[..<dot]), String(prefix[prefix.index(after: dot)...]))
+        (measurementPrefix, host) = MetricName.splitHost(prefix: prefix)
     }
 
     public func lines(_ bucket: Bucket) -> [String] {
@@ -168,16 +162,8 @@ public struct InfluxEncoder: Sendable {
 
     /// `measurement,tag=value,…` of metric `name` (tagged form `tagged`, nil without rule tags).
     func series(_ name: String, tagged: String?, type: String) -> String {
-        var base = Substring(name)
-        var tags: [(String, String)] = []
-        if let tagged {
-            let parts = tagged.split(separator: ",")
-            base = parts[0]
-            for part in parts.dropFirst() {
-                guard let eq = part.firstIndex(of: "=") else { continue }
-                tags.append((String(part[..<eq]), String(part[part.index(after: eq)...])))
-            }
-        }
+        let (base, written) = MetricName.tagParts(name, tagged: tagged)
+        var tags = written
         if let host, !tags.contains(where: { $0.0 == "host" }) { tags.append(("host", host)) }
         if !tags.contains(where: { $0.0 == "metric_type" }) { tags.append(("metric_type", type)) }
         tags.sort { $0.0 < $1.0 }

@@ -18,14 +18,9 @@ public struct PrometheusNames: Sendable, Equatable {
     public let host: String?
 
     public init(prefix: String) {
-        let parts = prefix.split(separator: ".", omittingEmptySubsequences: true).map(String.init)
-        if parts.count >= 2 {
-            namespace = parts.dropLast().map(PrometheusNames.sanitize).joined(separator: "_")
-            host = parts.last
-        } else {
-            namespace = parts.first.map(PrometheusNames.sanitize) ?? ""
-            host = nil
-        }
+        let (rest, host) = MetricName.splitHost(prefix: prefix)
+        namespace = rest.split(separator: ".").map { PrometheusNames.sanitize(String($0)) }.joined(separator: "_")
+        self.host = host
     }
 
     /// A series: its family's name (the metric name without `_total`, `_bucket`, ...) and its labels
@@ -48,17 +43,8 @@ public struct PrometheusNames: Sendable, Equatable {
     /// The series of metric `name` (its tagged form `tagged` when the rule gives tags); `within` is a
     /// sub-namespace (`sidecar` for the sidecar's own metrics).
     public func series(_ name: String, tagged: String? = nil, within: String? = nil) -> Series {
-        var base = name
-        var tags: [Label] = []
-        if let tagged {
-            var parts = tagged.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            base = parts.removeFirst()
-            for part in parts {
-                guard let eq = part.firstIndex(of: "=") else { continue }
-                tags.append(Label(name: PrometheusNames.labelName(String(part[..<eq])),
-                                  value: PrometheusNames.percentDecoded(String(part[part.index(after: eq)...]))))
-            }
-        }
+        let (base, written) = MetricName.tagParts(name, tagged: tagged)
+        let tags = written.map { Label(name: PrometheusNames.labelName($0.key), value: PrometheusNames.percentDecoded($0.value)) }
         let components = [namespace, within ?? ""].filter { !$0.isEmpty } + [PrometheusNames.sanitize(base)]
         var labels: [Label] = []
         if let host { labels.append(Label(name: "host", value: host)) }
@@ -256,14 +242,14 @@ public struct PrometheusExposition {
         var entries: [(series: PrometheusNames.Series, type: String, base: String, entry: Entry)] = []
         for s in samples {
             let series = names.series(s.name, tagged: s.tagged)
-            let base = s.tagged.map { String($0.prefix { $0 != "," }) } ?? s.name
+            let base = MetricName.tagParts(s.name, tagged: s.tagged).base
             switch s.kind {
             case .counter: entries.append((PrometheusNames.Series(family: series.family + "_total", labels: series.labels), "counter", base, .sample(s)))
             case .gauge: entries.append((PrometheusNames.gaugeSeries(series), "gauge", base, .sample(s)))
             }
         }
         for d in distributions {
-            let base = d.tagged.map { String($0.prefix { $0 != "," }) } ?? d.name
+            let base = MetricName.tagParts(d.name, tagged: d.tagged).base
             entries.append((names.series(d.name, tagged: d.tagged), "histogram", base, .histogram(d.histogram)))
         }
         for o in own {
@@ -318,7 +304,7 @@ public struct OpenMetricsBackfill {
     /// Takes one bucket (counter deltas, gauge values, the bucket's timer and histogram values).
     public mutating func add(_ bucket: Bucket) {
         for s in bucket.samples {
-            let base = s.tagged.map { String($0.prefix { $0 != "," }) } ?? s.name
+            let base = MetricName.tagParts(s.name, tagged: s.tagged).base
             let series = names.series(s.name, tagged: s.tagged)
             switch s.kind {
             case .counter: counters[series, default: (base, 0)].value &+= s.value
@@ -326,7 +312,7 @@ public struct OpenMetricsBackfill {
             }
         }
         for d in bucket.distributions {
-            let base = d.tagged.map { String($0.prefix { $0 != "," }) } ?? d.name
+            let base = MetricName.tagParts(d.name, tagged: d.tagged).base
             histograms[names.series(d.name, tagged: d.tagged), default: (base, PrometheusHistogram(kind: d.kind))].histogram.add(d.values)
         }
         for (series, c) in counters { points[series, default: []].append((bucket.time, c.value)) }

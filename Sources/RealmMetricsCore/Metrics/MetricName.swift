@@ -46,6 +46,27 @@ public enum MetricName {
         return "realm.\(cleaned)"
     }
 
+    /// A prefix as the outputs with a host tag or label read it (Prometheus, InfluxDB): the last of
+    /// two or more parts is the host (`realm.web1` → `realm` and `web1`); a one-part prefix has none.
+    public static func splitHost(prefix: String) -> (rest: String, host: String?) {
+        guard let dot = prefix.lastIndex(of: ".") else { return (prefix, nil) }
+        return (String(prefix[..<dot]), String(prefix[prefix.index(after: dot)...]))
+    }
+
+    /// A metric's base name and tags, read off its tagged form (`protocol.used,version=24` →
+    /// `protocol.used` and `version`, `24`, tag values as written: percent-encoded); without a tagged
+    /// form, `name` and no tags.
+    public static func tagParts(_ name: String, tagged: String?) -> (base: String, tags: [(key: String, value: String)]) {
+        guard let tagged else { return (name, []) }
+        let parts = tagged.split(separator: ",", omittingEmptySubsequences: false)
+        var tags: [(key: String, value: String)] = []
+        for part in parts.dropFirst() {
+            guard let eq = part.firstIndex(of: "=") else { continue }
+            tags.append((String(part[..<eq]), String(part[part.index(after: eq)...])))
+        }
+        return (String(parts[0]), tags)
+    }
+
     /// A tag value as the 2020 server writes it: every byte other than `A-Za-z0-9` as `%XX` with
     /// upper-case hex (`user-alice` → `user%2Dalice`).
     public static func percentEncoded(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
