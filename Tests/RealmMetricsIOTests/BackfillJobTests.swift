@@ -52,13 +52,17 @@ struct BackfillJobTests {
         #expect(job.untimedLines == 0)
         #expect(job.skippedGapBuckets == 0)
         let written: [(Int64, Int64, Int64, Int64)] = [(F.base, 10, 1, 1), (F.base + 10, 0, 2, 2), (F.base + 20, 0, 0, 2), (F.base + 30, 5, 0, 1)]
-        let lines = written.flatMap { time, bytes, hits, online in [
+        #expect(contents(influxPath) == influxText(written))
+        #expect(contents(stdout).isEmpty, "influx to a file writes nothing to standard output")
+    }
+
+    /// The Influx file of buckets (time, bytes, hits, online) of the fixture's metrics under `realm.b`.
+    func influxText(_ written: [(Int64, Int64, Int64, Int64)]) -> String {
+        written.flatMap { time, bytes, hits, online in [
             "realm.bytes,host=b,metric_type=counter value=\(bytes)i \(time)000000000",
             "realm.hits,host=b,metric_type=counter value=\(hits)i \(time)000000000",
             "realm.online,host=b,metric_type=gauge value=\(online)i \(time)000000000",
-        ] }
-        #expect(contents(influxPath) == lines.map { $0 + "\n" }.joined())
-        #expect(contents(stdout).isEmpty, "influx to a file writes nothing to standard output")
+        ] }.map { $0 + "\n" }.joined()
     }
 
     @Test("a gap between two lines gets its empty buckets (counters 0, gauges as they were) up to the job's most per gap; the rest are counted, not written")
@@ -76,12 +80,7 @@ struct BackfillJobTests {
         #expect(job.skippedGapBuckets == 4)
         #expect(job.points == 12)
         let written: [(Int64, Int64, Int64, Int64)] = [(F.base, 0, 1, 1), (F.base + 10, 0, 0, 1), (F.base + 20, 0, 0, 1), (F.base + 70, 3, 0, 1)]
-        let lines = written.flatMap { time, bytes, hits, online in [
-            "realm.bytes,host=b,metric_type=counter value=\(bytes)i \(time)000000000",
-            "realm.hits,host=b,metric_type=counter value=\(hits)i \(time)000000000",
-            "realm.online,host=b,metric_type=gauge value=\(online)i \(time)000000000",
-        ] }
-        #expect(contents(influxPath) == lines.map { $0 + "\n" }.joined())
+        #expect(contents(influxPath) == influxText(written))
     }
 
     @Test("a window (since, until): the lines before it build state only, the buckets start at its start")
