@@ -17,7 +17,6 @@ protocol MetricSink: AnyObject {
     func finish() throws(RealmMetricsError)
 }
 
-
 /// The values of timers and histograms gathered over several exports (for the outputs written at the
 /// end), every declared one listed even when it recorded nothing.
 struct DistributionLog {
@@ -58,7 +57,6 @@ final class BucketSink: MetricSink {
     }
 
     func baseline(_ reading: [MetricSample]) { tracker.baseline(reading) }
-
 
     func write(_ reading: [MetricSample], distributions: [Distribution], time: Int64?) throws(RealmMetricsError) {
         precondition(time != nil, "a bucket writer takes time buckets only")
@@ -110,7 +108,6 @@ final class StatsdTextSink: MetricSink {
 
     func baseline(_ reading: [MetricSample]) { state.baseline(reading) }
 
-
     func write(_ reading: [MetricSample], distributions: [Distribution], time: Int64?) throws(RealmMetricsError) {
         state.take(reading, distributions)
     }
@@ -140,7 +137,6 @@ final class SummarySink: MetricSink {
     }
 
     func baseline(_ reading: [MetricSample]) { state.baseline(reading) }
-
 
     func write(_ reading: [MetricSample], distributions: [Distribution], time: Int64?) throws(RealmMetricsError) {
         state.take(reading, distributions)

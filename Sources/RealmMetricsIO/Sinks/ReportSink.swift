@@ -53,7 +53,6 @@ final class ReportSink: MetricSink {
         shapes.clear()
     }
 
-
     func write(_ reading: [MetricSample], distributions: [Distribution], time: Int64?) throws(RealmMetricsError) {
         state.take(reading, distributions)
         noteWorkers()
